@@ -1,0 +1,46 @@
+# One set of commands, used locally and in CI.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test lint fmt db-start db-stop postgis clean
+
+run: $(STAMP) postgis  ## set up everything and serve on http://127.0.0.1:8000
+	$(BIN)/frontline serve
+
+test: $(STAMP) postgis lint  ## set up everything, lint, then run the whole test suite
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy app
+
+fmt: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+postgis:
+	@bash scripts/ensure-postgis.sh
+
+db-start: $(STAMP) postgis
+	$(BIN)/frontline db start
+
+db-stop: $(STAMP)
+	$(BIN)/frontline db stop
+
+# Reinstall only when the project's dependencies change.
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python >= 3.11 is needed (found $$($(PYTHON) --version))" >&2; exit 1; }
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+		[ "$$(id -u)" = 0 ] && apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv && \
+		$(PYTHON) -m venv $(VENV); } || \
+		{ echo "python3 -m venv failed: install python3-venv" >&2; exit 1; }
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info

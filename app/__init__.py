@@ -1,0 +1,1 @@
+"""Frontline: a conflict-event geospatial API."""

@@ -1,0 +1,40 @@
+"""Every knob in one place, read once from the environment (prefix ``FRONTLINE_``)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Service settings; ``DATABASE_URL`` is read without the prefix, as platforms set it."""
+
+    model_config = SettingsConfigDict(env_prefix="FRONTLINE_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias="DATABASE_URL",
+        description="PostgreSQL+PostGIS URL; unset means the embedded cluster in data_dir.",
+    )
+    data_dir: Path = Field(default=REPO_ROOT / ".data", description="Embedded cluster home.")
+    db_port: int = Field(default=54329, description="Localhost port of the embedded cluster.")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    pool_size: int = 10
+    pool_max_overflow: int = 5
+    statement_timeout_ms: int = 30_000
+    default_limit: int = 100
+    max_limit: int = 10_000
+    stream_chunk_rows: int = 500
+    cache_max_age: int = Field(default=30, description="Cache-Control max-age of reads (s).")
+    cors_origins: list[str] = Field(default=["*"], description="Origins allowed to read (CORS).")
+    gzip_min_bytes: int = Field(default=2048, description="Smallest response worth gzipping.")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()
