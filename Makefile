@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint fmt db-start db-stop postgis clean
+.PHONY: run test lint fmt db-start db-stop postgis test-tools clean
 
 run: $(STAMP) postgis  ## set up everything and serve on http://127.0.0.1:8000
 	$(BIN)/frontline serve
 
-test: $(STAMP) postgis lint  ## set up everything, lint, then run the whole test suite
+test: $(STAMP) postgis test-tools lint  ## set up everything, lint, then run the whole test suite
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -22,6 +22,9 @@ fmt: $(STAMP)
 
 postgis:
 	@bash scripts/ensure-postgis.sh
+
+test-tools:
+	@bash scripts/ensure-test-tools.sh
 
 db-start: $(STAMP) postgis
 	$(BIN)/frontline db start
