@@ -1,0 +1,341 @@
+"""SQL for the events collection: filters, sort keys, keyset paging, feature JSON."""
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Select,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    true,
+    tuple_,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.filters import Cursor, EventFilter, Interval, Page, SortKey
+from app.models import Event, EventSource, Place, Source
+from app.queries.common import bbox_clause, feature_json, json_object, ts, within_distance
+
+events = Event.__table__
+places = Place.__table__
+sources = Source.__table__
+event_sources = EventSource.__table__
+
+
+def interval_clause(during: ColumnElement[Any], interval: Interval) -> ColumnElement[bool]:
+    """Spans that intersect the interval (OGC 'datetime' semantics)."""
+    if interval.is_unbounded:
+        return true()
+    bounds = "[]" if interval.end_inclusive else "[)"
+    wanted = func.tstzrange(ts(interval.start), ts(interval.end), bounds)
+    return during.op("&&", is_comparison=True)(wanted)
+
+
+def event_conditions(f: EventFilter) -> list[ColumnElement[bool]]:
+    """One clause per filter that is set; the caller ANDs them."""
+    e = events.c
+    clauses: list[ColumnElement[bool]] = []
+    if not f.include_deleted:
+        clauses.append(e.deleted_at.is_(None))
+    if f.bbox is not None:
+        clauses.append(bbox_clause(e.geom, f.bbox))
+    if f.interval is not None:
+        clauses.append(interval_clause(e.during, f.interval))
+    if f.event_types:
+        clauses.append(e.event_type.in_(f.event_types))
+    if f.verifications:
+        clauses.append(e.verification.in_(f.verifications))
+    if f.place_ids:
+        clauses.append(e.place_id.in_(f.place_ids))
+    if f.min_fatalities is not None:
+        clauses.append(e.fatalities >= f.min_fatalities)
+    if f.updated_since is not None:
+        clauses.append(e.updated_at > ts(f.updated_since))
+    return clauses + _relation_conditions(f)
+
+
+def _relation_conditions(f: EventFilter) -> list[ColumnElement[bool]]:
+    """Filters that look beyond the event row: region, circle, citations, actors, text."""
+    e = events.c
+    clauses: list[ColumnElement[bool]] = []
+    if f.within_place_id is not None:
+        boundary = select(places.c.boundary).where(places.c.id == f.within_place_id)
+        clauses.append(func.ST_Intersects(e.geom, boundary.scalar_subquery()))
+    if f.near is not None and f.radius_m is not None:
+        clauses.append(within_distance(e.geom, f.near[0], f.near[1], f.radius_m))
+    if f.sources:
+        cited = (
+            select(event_sources.c.id)
+            .join(sources, sources.c.id == event_sources.c.source_id)
+            .where(event_sources.c.event_id == e.id, sources.c.slug.in_(f.sources))
+        )
+        clauses.append(cited.exists())
+    for actor in f.actors:
+        name = func.unnest(e.actors).table_valued("name")
+        pattern = "%" + escape_like(actor) + "%"
+        clauses.append(select(name.c.name).where(name.c.name.ilike(pattern, escape="\\")).exists())
+    if f.text is not None:
+        clauses.append(SEARCH_DOCUMENT.op("@@")(func.websearch_to_tsquery("simple", f.text)))
+    return clauses
+
+
+def escape_like(text: str) -> str:
+    """Make user text literal inside a LIKE pattern."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# The text-search document; migration 0002 indexes exactly this expression.
+# Constants are literal SQL (not bound parameters) so the planner can match the index.
+SEARCH_DOCUMENT = func.to_tsvector(
+    literal_column("'simple'::regconfig"),
+    func.coalesce(events.c.title, literal_column("''"))
+    .op("||")(literal_column("' '"))
+    .op("||")(func.coalesce(events.c.description, literal_column("''"))),
+)
+
+
+# Public sort names -> expressions; NULL-able columns are coalesced so keysets stay total.
+EVENT_SORTABLE: Mapping[str, ColumnElement[Any]] = {
+    "id": events.c.id,
+    "occurred_at": events.c.occurred_at,
+    "occurred_until": func.coalesce(events.c.occurred_until, events.c.occurred_at),
+    "updated_at": events.c.updated_at,
+    "created_at": events.c.created_at,
+    "event_type": events.c.event_type,
+    "verification": events.c.verification,
+    "fatalities": func.coalesce(events.c.fatalities, -1),
+    "title": events.c.title,
+}
+
+
+EVENT_SORT_TYPES: Mapping[str, type] = {
+    "id": int,
+    "occurred_at": datetime,
+    "occurred_until": datetime,
+    "updated_at": datetime,
+    "created_at": datetime,
+    "event_type": str,
+    "verification": str,
+    "fatalities": int,
+    "title": str,
+}
+
+
+def _citations_compact() -> ColumnElement[Any]:
+    s, es = sources.c, event_sources.c
+    item = func.json_build_object("source", s.slug, "stance", es.stance)
+    agg = func.json_agg(aggregate_order_by(item, es.published_at.asc().nulls_last(), es.id))
+    return (
+        select(func.coalesce(agg, func.json_build_array()))
+        .select_from(event_sources.join(sources, s.id == es.source_id))
+        .where(es.event_id == events.c.id)
+        .scalar_subquery()
+    )
+
+
+def _source_count() -> ColumnElement[int]:
+    es = event_sources.c
+    return (
+        select(func.count()).select_from(event_sources).where(es.event_id == events.c.id)
+    ).scalar_subquery()
+
+
+def event_properties() -> dict[str, ColumnElement[Any]]:
+    """Every public event property, in output order."""
+    e, p = events.c, places.c
+    return {
+        "title": e.title,
+        "description": e.description,
+        "event_type": e.event_type,
+        "sub_event_type": e.sub_event_type,
+        "actors": e.actors,
+        "fatalities": e.fatalities,
+        "occurred_at": e.occurred_at,
+        "occurred_until": e.occurred_until,
+        "time_precision": e.time_precision,
+        "place_id": e.place_id,
+        "place_slug": p.slug,
+        "place_name": p.name,
+        "location_precision": e.location_precision,
+        "verification": e.verification,
+        "source_count": _source_count(),
+        "citations": _citations_compact(),
+        "tags": e.tags,
+        "dataset": e.dataset,
+        "external_id": e.external_id,
+        "version": e.version,
+        "created_at": e.created_at,
+        "updated_at": e.updated_at,
+        "deleted_at": e.deleted_at,
+    }
+
+
+EVENT_PROPERTY_NAMES: tuple[str, ...] = tuple(event_properties())
+
+
+def keyset_clause(sort: tuple[SortKey, ...], cursor: Cursor) -> ColumnElement[bool]:
+    """Rows strictly after (or, going backward, before) the cursor in the sort order."""
+    exprs = [EVENT_SORTABLE[key.name] for key in sort]
+    values = [literal(v) if not isinstance(v, datetime) else ts(v) for v in cursor.values]
+    directions = {key.descending != cursor.backward for key in sort}
+    if len(directions) == 1:
+        descending = directions.pop()
+        left, right = tuple_(*exprs), tuple_(*values)
+        return left < right if descending else left > right
+    ors: list[ColumnElement[bool]] = []
+    for i, key in enumerate(sort):
+        equal = [exprs[j] == values[j] for j in range(i)]
+        after = exprs[i] < values[i] if key.descending != cursor.backward else exprs[i] > values[i]
+        ors.append(and_(*equal, after))
+    return or_(*ors) if ors else false()
+
+
+def order_by(sort: tuple[SortKey, ...], backward: bool) -> list[ColumnElement[Any]]:
+    out: list[ColumnElement[Any]] = []
+    for key in sort:
+        expr = EVENT_SORTABLE[key.name]
+        out.append(expr.desc() if key.descending != backward else expr.asc())
+    return out
+
+
+def tombstone_properties() -> dict[str, ColumnElement[Any]]:
+    """What a deleted event still says in a change feed."""
+    e = events.c
+    return {"deleted_at": e.deleted_at, "version": e.version, "updated_at": e.updated_at}
+
+
+def event_feature(
+    property_names: tuple[str, ...] | None, include_deleted: bool
+) -> ColumnElement[str]:
+    """The Feature text of the current row, with the chosen properties."""
+    props = event_properties()
+    chosen = props if property_names is None else {n: props[n] for n in property_names}
+    properties = json_object(chosen)
+    if include_deleted:
+        properties = case(
+            (events.c.deleted_at.is_not(None), json_object(tombstone_properties())),
+            else_=properties,
+        )
+    return feature_json(properties, events.c.geom, events.c.id)
+
+
+def events_page(
+    f: EventFilter, page: Page, property_names: tuple[str, ...] | None = None
+) -> Select[Any]:
+    """One page of events: feature text plus the sort-key values of each row, limit + 1 rows."""
+    feature = event_feature(property_names, f.include_deleted).label("feature")
+    keys = [EVENT_SORTABLE[key.name].label(f"k{i}") for i, key in enumerate(page.sort)]
+    conditions = event_conditions(f)
+    backward = page.cursor.backward if page.cursor else False
+    if page.cursor is not None:
+        conditions.append(keyset_clause(page.sort, page.cursor))
+    return (
+        select(feature, *keys)
+        .select_from(events.outerjoin(places, places.c.id == events.c.place_id))
+        .where(and_(true(), *conditions))
+        .order_by(*order_by(page.sort, backward))
+        .limit(page.limit + 1)
+    )
+
+
+def events_count(f: EventFilter) -> Select[Any]:
+    """numberMatched: how many events the filter selects (asked for explicitly: it is a scan)."""
+    return select(func.count()).select_from(events).where(and_(true(), *event_conditions(f)))
+
+
+def _citations_full() -> ColumnElement[Any]:
+    s, es = sources.c, event_sources.c
+    item = func.json_build_object(
+        "source",
+        s.slug,
+        "source_name",
+        s.name,
+        "source_kind",
+        s.kind,
+        "stance",
+        es.stance,
+        "url",
+        es.url,
+        "published_at",
+        es.published_at,
+        "excerpt",
+        es.excerpt,
+    )
+    agg = func.json_agg(aggregate_order_by(item, es.published_at.asc().nulls_last(), es.id))
+    return (
+        select(func.coalesce(agg, func.json_build_array()))
+        .select_from(event_sources.join(sources, s.id == es.source_id))
+        .where(es.event_id == events.c.id)
+        .scalar_subquery()
+    )
+
+
+def event_lookup(event_id: int) -> Select[Any]:
+    """One event as a Feature with its full citations, and its deletion time."""
+    props = event_properties()
+    props["citations"] = _citations_full()
+    feature = feature_json(json_object(props), events.c.geom, events.c.id)
+    return (
+        select(feature.label("feature"), events.c.deleted_at, events.c.version)
+        .select_from(events.outerjoin(places, places.c.id == events.c.place_id))
+        .where(events.c.id == event_id)
+    )
+
+
+def csv_columns(property_names: tuple[str, ...] | None) -> dict[str, ColumnElement[Any]]:
+    """Flat CSV columns: id and lon/lat first, provenance flattened, lists joined with ';'."""
+    props = event_properties()
+    del props["citations"]
+    es = event_sources.c
+    first_url = (
+        select(es.url)
+        .where(es.event_id == events.c.id, es.url.is_not(None))
+        .order_by(es.published_at.asc().nulls_last(), es.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    props["first_source_url"] = first_url
+    for list_column in ("actors", "tags"):
+        props[list_column] = func.array_to_string(props[list_column], ";")
+    names = [n for n in props if property_names is None or n in property_names]
+    if property_names is not None and "citations" in property_names:
+        names += ["source_count", "first_source_url"]
+    columns: dict[str, ColumnElement[Any]] = {
+        "id": events.c.id,
+        "longitude": func.ST_X(events.c.geom),
+        "latitude": func.ST_Y(events.c.geom),
+    }
+    columns.update({name: props[name] for name in dict.fromkeys(names)})
+    return columns
+
+
+def events_csv_page(
+    f: EventFilter, page: Page, property_names: tuple[str, ...] | None = None
+) -> Select[Any]:
+    """Like events_page, but flat columns for CSV, then the sort keys."""
+    columns = [expr.label(name) for name, expr in csv_columns(property_names).items()]
+    return events_page(f, page, property_names).with_only_columns(
+        *columns, *[EVENT_SORTABLE[key.name].label(f"k{i}") for i, key in enumerate(page.sort)]
+    )
+
+
+def events_extent() -> Select[Any]:
+    """Bounding box and time span of the live events (one aggregate pass)."""
+    e = events.c
+    box = func.ST_Extent(e.geom)
+    return select(
+        func.ST_XMin(box),
+        func.ST_YMin(box),
+        func.ST_XMax(box),
+        func.ST_YMax(box),
+        func.min(e.occurred_at),
+        func.max(func.upper(e.during)),
+    ).where(e.deleted_at.is_(None))

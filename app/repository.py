@@ -1,0 +1,56 @@
+"""The one place that executes SQL."""
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from sqlalchemy import Executable, Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncResult
+
+
+async def fetch_rows(engine: AsyncEngine, stmt: Executable) -> Sequence[Row[Any]]:
+    """All rows of a bounded statement (a page) in one round trip."""
+    async with engine.connect() as conn:
+        result = await conn.execute(stmt)
+        return result.all()
+
+
+async def fetch_one(engine: AsyncEngine, stmt: Executable) -> Row[Any] | None:
+    async with engine.connect() as conn:
+        result = await conn.execute(stmt)
+        return result.first()
+
+
+async def fetch_scalar(engine: AsyncEngine, stmt: Executable) -> Any:
+    async with engine.connect() as conn:
+        return (await conn.execute(stmt)).scalar()
+
+
+async def stream_rows(
+    engine: AsyncEngine, stmt: Executable, chunk_rows: int
+) -> AsyncIterator[Sequence[Row[Any]]]:
+    """Batches of rows through a server-side cursor, so exports run in flat memory.
+
+    The first batch is fetched before this returns: a bad statement or a dead database
+    fails here, while an error response can still be sent.
+    """
+    conn = await engine.connect()
+    try:
+        result = await conn.stream(stmt)
+        first = await result.fetchmany(chunk_rows)
+    except BaseException:
+        await conn.close()
+        raise
+    return _batches(conn, result, first, chunk_rows)
+
+
+async def _batches(
+    conn: AsyncConnection, result: AsyncResult[Any], first: Sequence[Row[Any]], chunk_rows: int
+) -> AsyncIterator[Sequence[Row[Any]]]:
+    try:
+        batch = first
+        while batch:
+            yield batch
+            batch = await result.fetchmany(chunk_rows)
+    finally:
+        await result.close()
+        await conn.close()

@@ -1,0 +1,61 @@
+"""SQL builders compiled against the PostgreSQL dialect: the clauses a filter produces."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy.dialects import postgresql
+
+from app.filters import BBox, Cursor, EventFilter, Interval, Page, SortKey
+from app.queries.common import json_object
+from app.queries.events import event_conditions, events_page, keyset_clause
+
+
+def sql(clause: object) -> str:
+    return str(clause.compile(dialect=postgresql.dialect()))  # type: ignore[attr-defined]
+
+
+def test_default_filter_only_hides_deleted_events() -> None:
+    assert [sql(c) for c in event_conditions(EventFilter())] == ["events.deleted_at IS NULL"]
+
+
+def test_bbox_uses_the_index_operator() -> None:
+    (_, clause) = event_conditions(EventFilter(bbox=BBox(35, 50, 36, 51)))
+    assert "events.geom && ST_MakeEnvelope(" in sql(clause)
+
+
+def test_antimeridian_bbox_is_two_envelopes() -> None:
+    (_, clause) = event_conditions(EventFilter(bbox=BBox(170, -10, -170, 10)))
+    assert sql(clause).count("events.geom && ST_MakeEnvelope(") == 2
+    assert " OR " in sql(clause)
+
+
+def test_interval_intersects_the_event_span() -> None:
+    interval = Interval(datetime(2025, 3, 1, tzinfo=UTC), None)
+    (_, clause) = event_conditions(EventFilter(interval=interval))
+    assert "events.during && tstzrange(" in sql(clause)
+
+
+def test_uniform_sort_uses_a_row_comparison() -> None:
+    cursor = Cursor((datetime(2025, 1, 1, tzinfo=UTC), 5))
+    clause = keyset_clause((SortKey("occurred_at"), SortKey("id")), cursor)
+    assert "(events.occurred_at, events.id) > (" in sql(clause)
+
+
+def test_mixed_sort_expands_to_or_chain() -> None:
+    cursor = Cursor((datetime(2025, 1, 1, tzinfo=UTC), 5))
+    clause = keyset_clause((SortKey("occurred_at", descending=True), SortKey("id")), cursor)
+    text = sql(clause)
+    assert "events.occurred_at < " in text and "events.id > " in text
+
+
+def test_page_fetches_one_extra_row_and_never_offsets() -> None:
+    text = sql(events_page(EventFilter(), Page(limit=10)))
+    assert "LIMIT" in text and "OFFSET" not in text
+    assert "ORDER BY events.occurred_at ASC, events.id ASC" in text
+
+
+def test_json_object_rejects_too_many_pairs() -> None:
+    import pytest
+    from sqlalchemy import literal
+
+    with pytest.raises(ValueError, match="at most 50 pairs"):
+        json_object({str(i): literal(i) for i in range(51)})
