@@ -1,0 +1,1 @@
+"""HTTP routers: thin handlers that parse, call one function and respond."""

@@ -1,0 +1,49 @@
+"""/places: the gazetteer."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import Response
+
+from app import views
+from app.api.deps import AppSettings, Engine, OutputFormat
+from app.filters import Page, PlaceFilter
+from app.params.common import forbid_unknown_params
+from app.params.places import place_filter, place_page
+from app.responses import GEOJSON_RESPONSES
+
+router = APIRouter(tags=["places"], dependencies=[Depends(forbid_unknown_params)])
+
+
+@router.get(
+    "/places",
+    summary="List places of the gazetteer",
+    description="Countries, regions, districts and settlements as GeoJSON points.",
+    response_class=Response,
+    responses=GEOJSON_RESPONSES,
+)
+async def list_places(
+    request: Request,
+    engine: Engine,
+    settings: AppSettings,
+    fmt: OutputFormat,
+    f: Annotated[PlaceFilter, Depends(place_filter)],
+    page: Annotated[Page, Depends(place_page)],
+) -> Response:
+    return await views.places_page(request, engine, f, page, fmt, settings)
+
+
+@router.get(
+    "/places/{place_key}",
+    summary="One place by id or slug, with every known spelling and its admin path",
+    response_class=Response,
+    responses={**GEOJSON_RESPONSES, 404: {"description": "No such place"}},
+)
+async def get_place(
+    request: Request,
+    engine: Engine,
+    settings: AppSettings,
+    fmt: OutputFormat,
+    place_key: Annotated[str, Path(description="Numeric id or slug", examples=["sudzha"])],
+) -> Response:
+    return await views.place_feature(request, engine, place_key, fmt, settings)

@@ -1,0 +1,53 @@
+"""Database engine: made in the app's lifespan, never at import time."""
+
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from app import devdb
+from app.settings import Settings
+
+
+def asyncpg_url(url: str) -> str:
+    """Accept the usual postgres:// spellings and point them at the asyncpg driver."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    return url
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """DATABASE_URL when set; otherwise the embedded cluster, started if it is not running."""
+    if settings.database_url:
+        return asyncpg_url(settings.database_url)
+    return devdb.start(settings.data_dir, settings.db_port).url()
+
+
+def connect_args(settings: Settings) -> dict[str, Any]:
+    return {
+        "server_settings": {
+            "timezone": "UTC",
+            "application_name": "frontline",
+            "statement_timeout": str(settings.statement_timeout_ms),
+        },
+        "timeout": 5,
+    }
+
+
+def make_engine(url: str, settings: Settings) -> AsyncEngine:
+    """A pooled engine; pre-ping lets the pool recover by itself after a database restart."""
+    return create_async_engine(
+        url,
+        pool_size=settings.pool_size,
+        max_overflow=settings.pool_max_overflow,
+        pool_pre_ping=True,
+        pool_timeout=5,
+        connect_args=connect_args(settings),
+    )
+
+
+def get_engine(request: Request) -> AsyncEngine:
+    """Dependency: the engine the lifespan created."""
+    engine: AsyncEngine = request.app.state.engine
+    return engine

@@ -1,0 +1,67 @@
+"""Resolve what a user typed (id, slug or any spelling) to one place, or say why not."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app import repository
+from app.errors import InvalidParameter, ProblemError
+from app.names import fold_name
+from app.queries import places as place_sql
+
+
+@dataclass(frozen=True)
+class PlaceRef:
+    id: int
+    slug: str
+    name: str
+    kind: str
+    has_boundary: bool
+    admin_path: str
+
+
+class AmbiguousPlace(ProblemError):
+    status = 422
+    code = "ambiguous-place"
+    title = "Ambiguous place name"
+
+
+async def resolve_place(engine: AsyncEngine, key: str, parameter: str) -> PlaceRef:
+    """Exactly one place for ``key``; 400 when none matches, 422 listing candidates when several."""
+    rows = await repository.fetch_rows(engine, place_sql.place_candidates(key, fold_name(key)))
+    best = [row for row in rows if row.rank == rows[0].rank] if rows else []
+    if len(best) == 1:
+        row = best[0]
+        return PlaceRef(row.id, row.slug, row.name, row.kind, row.has_boundary, row.admin_path)
+    if not best:
+        raise InvalidParameter(parameter, await _unknown_message(engine, key))
+    candidates = [
+        {"id": r.id, "slug": r.slug, "name": r.name, "kind": r.kind, "admin_path": r.admin_path}
+        for r in best
+    ]
+    raise AmbiguousPlace(
+        f"{parameter}: {key!r} names {len(best)} places; use one of their slugs or ids.",
+        errors=[{"parameter": parameter, "in": "query", "message": "ambiguous place name"}],
+        extra={"candidates": candidates},
+    )
+
+
+async def _unknown_message(engine: AsyncEngine, key: str) -> str:
+    folded = fold_name(key)
+    hints = (
+        await repository.fetch_rows(engine, place_sql.place_suggestions(folded)) if folded else []
+    )
+    message = f"no place is called {key!r}"
+    if hints:
+        message += "; did you mean " + " or ".join(f"{h.name} ({h.slug})" for h in hints) + "?"
+    return message
+
+
+async def resolve_region(engine: AsyncEngine, key: str, parameter: str) -> PlaceRef:
+    """A place with a boundary polygon, for spatial containment."""
+    place = await resolve_place(engine, key, parameter)
+    if not place.has_boundary:
+        raise InvalidParameter(
+            parameter, f"{place.name} ({place.slug}) has no boundary; use place= or near="
+        )
+    return place

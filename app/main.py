@@ -1,0 +1,82 @@
+"""create_app(): the lifespan owns the engine; routers and error handlers are wired once."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.openapi.utils import get_openapi
+
+from app import __doc__ as summary
+from app.api import events, health, ogc, places
+from app.db import make_engine, resolve_database_url
+from app.errors import install_error_handlers
+from app.settings import Settings, get_settings
+
+DESCRIPTION = """
+Dated conflict events tied to named places, with every source, its stance and a verification
+status. Query by bounding box and time; results are GeoJSON (RFC 7946, lon/lat).
+
+Errors are `application/problem+json` documents (RFC 9457) that name the offending parameter.
+"""
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    app.state.engine = make_engine(resolve_database_url(settings), settings)
+    try:
+        yield
+    finally:
+        await app.state.engine.dispose()
+
+
+def _openapi_with_limits(app: FastAPI, settings: Settings) -> dict[str, Any]:
+    """Publish the configured page sizes so GDAL/QGIS can page efficiently."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                for param in operation.get("parameters", []):
+                    if param.get("name") == "limit":
+                        limit_schema = param.setdefault("schema", {})
+                        limit_schema.pop("anyOf", None)
+                        limit_schema.update(
+                            type="integer",
+                            minimum=1,
+                            maximum=settings.max_limit,
+                            default=settings.default_limit,
+                        )
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The ASGI app; ``settings`` defaults to the environment's."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Frontline",
+        version="0.1.0",
+        summary=summary,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    # Gzip only when the client accepts it; small bodies are not worth the CPU on loopback.
+    app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "HEAD", "OPTIONS"],
+        allow_headers=["*"],
+        expose_headers=["ETag", "Link", "Location"],
+    )
+    for module in (ogc, health, events, places):
+        app.include_router(module.router)
+    app.openapi = lambda: _openapi_with_limits(app, settings)  # type: ignore[method-assign]
+    return app

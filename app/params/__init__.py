@@ -1,0 +1,1 @@
+"""Reusable FastAPI dependencies that turn query text into frozen filter objects."""

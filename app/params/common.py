@@ -1,0 +1,115 @@
+"""Dependencies every collection shares: unknown-parameter check, bbox, datetime, paging."""
+
+from collections.abc import Mapping
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from app.cursors import decode_cursor
+from app.errors import InvalidParameter
+from app.filters import BBox, Interval, Page, SortKey
+from app.parsing import parse_bbox, parse_datetime
+from app.settings import Settings
+
+_allowed_by_route: dict[int, frozenset[str]] = {}
+
+
+def _query_names(dependant: Dependant) -> frozenset[str]:
+    """Every query parameter a route declares, through all its dependencies."""
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return frozenset(names)
+
+
+def _allowed_params(route: APIRoute) -> frozenset[str]:
+    key = id(route)
+    if key not in _allowed_by_route:
+        _allowed_by_route[key] = _query_names(route.dependant)
+    return _allowed_by_route[key]
+
+
+def forbid_unknown_params(request: Request) -> None:
+    """Unknown query parameters are an error (OGC API rule), never silently ignored."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    allowed = _allowed_params(route)
+    for name in request.query_params:
+        if name not in allowed:
+            known = ", ".join(sorted(allowed)) or "none"
+            raise InvalidParameter(name, f"unknown query parameter; this endpoint accepts: {known}")
+
+
+BBoxText = Annotated[
+    str | None,
+    Query(
+        description=(
+            "Bounding box `minLon,minLat,maxLon,maxLat` in WGS84 degrees (6 numbers with heights "
+            "are accepted; heights are ignored). `minLon > maxLon` crosses the antimeridian."
+        ),
+        examples=["35.0,50.8,35.8,51.3"],
+    ),
+]
+DatetimeText = Annotated[
+    str | None,
+    Query(
+        alias="datetime",
+        description=(
+            "An RFC 3339 instant (`2025-03-17T10:00:00Z`), a date (`2025-03-17`, that whole UTC "
+            "day) or an interval `start/end` with `..` or nothing for an open end. An event "
+            "matches when its time span intersects it."
+        ),
+        examples=["2025-03-01/2025-03-31"],
+    ),
+]
+
+
+def bbox_param(bbox: BBoxText = None) -> BBox | None:
+    return parse_bbox(bbox) if bbox is not None else None
+
+
+def datetime_param(datetime_: DatetimeText = None) -> Interval | None:
+    return parse_datetime(datetime_) if datetime_ is not None else None
+
+
+LimitQuery = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        description="Features per page (default 100; the maximum is in the OpenAPI schema).",
+        examples=[100],
+    ),
+]
+CursorQuery = Annotated[
+    str | None,
+    Query(
+        description="Opaque paging token taken from a `next` or `prev` link.",
+        examples=["eyJzIjoib2NjdXJyZWRfYXQsaWQiLCJ2IjpbXSwiYiI6ZmFsc2V9"],
+    ),
+]
+
+
+def make_page(
+    settings: Settings,
+    limit: int | None,
+    cursor: str | None,
+    sort: tuple[SortKey, ...],
+    types: Mapping[str, type],
+) -> Page:
+    size = settings.default_limit if limit is None else limit
+    if size > settings.max_limit:
+        raise InvalidParameter("limit", f"must be at most {settings.max_limit}")
+    decoded = decode_cursor(cursor, sort, types) if cursor is not None else None
+    return Page(limit=size, cursor=decoded, sort=sort)
+
+
+def settings_dep(request: Request) -> Settings:
+    """The settings the app was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+AppSettings = Annotated[Settings, Depends(settings_dep)]

@@ -1,0 +1,99 @@
+"""Read use-cases: resolve names, build the statement, run it, shape the page.
+
+Routers call these; nothing here knows about HTTP.
+"""
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app import repository
+from app.catalog import Extent
+from app.errors import NotFound
+from app.filters import EventFilter, EventQuery, Page, PlaceFilter
+from app.gazetteer import resolve_place, resolve_region
+from app.pages import FeaturePage, build_page
+from app.queries import events as event_sql
+from app.queries import places as place_sql
+
+MAX_ID = 2**63 - 1
+
+
+async def resolve_filter(engine: AsyncEngine, f: EventFilter) -> EventFilter:
+    """Turn place names in the filter into ids (400 unknown, 422 ambiguous)."""
+    if f.place is not None:
+        place = await resolve_place(engine, f.place, "place")
+        f = replace(f, place_ids=(place.id,))
+    if f.within is not None:
+        region = await resolve_region(engine, f.within, "within")
+        f = replace(f, within_place_id=region.id)
+    return f
+
+
+async def event_page(engine: AsyncEngine, query: EventQuery, flat: bool = False) -> FeaturePage:
+    """One page of events: feature texts, or flat CSV rows when ``flat``."""
+    f = await resolve_filter(engine, query.filter)
+    build = event_sql.events_csv_page if flat else event_sql.events_page
+    rows = await repository.fetch_rows(engine, build(f, query.page, query.properties))
+    page = build_page(rows, query.page)
+    if query.count:
+        matched = await repository.fetch_scalar(engine, event_sql.events_count(f))
+        page = replace(page, number_matched=int(matched))
+    return page
+
+
+async def event_export(
+    engine: AsyncEngine, query: EventQuery, chunk_rows: int, flat: bool = False
+) -> AsyncIterator[Sequence[Any]]:
+    """Every matching event, streamed in batches through a server-side cursor."""
+    f = await resolve_filter(engine, query.filter)
+    build = event_sql.events_csv_page if flat else event_sql.events_page
+    stmt = build(f, query.page, query.properties).limit(None)
+    return await repository.stream_rows(engine, stmt, chunk_rows)
+
+
+def csv_header(query: EventQuery) -> list[str]:
+    return list(event_sql.csv_columns(query.properties))
+
+
+async def event_feature(engine: AsyncEngine, event_id: int) -> tuple[str, int]:
+    """The event's Feature text and version; 404 when unknown or deleted."""
+    row = None
+    if 0 < event_id <= MAX_ID:
+        row = await repository.fetch_one(engine, event_sql.event_lookup(event_id))
+    if row is None:
+        raise NotFound(f"No event with id {event_id}.")
+    if row.deleted_at is not None:
+        raise NotFound(f"Event {event_id} was deleted at {row.deleted_at.isoformat()}.")
+    return str(row.feature), int(row.version)
+
+
+async def place_page(engine: AsyncEngine, f: PlaceFilter, page: Page) -> FeaturePage:
+    rows = await repository.fetch_rows(engine, place_sql.places_page(f, page))
+    return build_page(rows, page)
+
+
+async def place_feature(engine: AsyncEngine, key: str) -> str:
+    """A place by numeric id or slug; 404 names what was asked for."""
+    row = await repository.fetch_one(engine, place_sql.place_lookup(key))
+    if row is None:
+        raise NotFound(f"No place with id or slug {key!r}.")
+    return str(row.feature)
+
+
+async def extents(engine: AsyncEngine) -> dict[str, Extent]:
+    """The current extent of each collection, computed from the data."""
+    ev = tuple(await repository.fetch_one(engine, event_sql.events_extent()) or ())
+    pl = tuple(await repository.fetch_one(engine, place_sql.places_extent()) or ())
+    return {
+        "events": Extent(_box(ev), *(ev[4:6] if ev else (None, None))),
+        "places": Extent(_box(pl)),
+    }
+
+
+def _box(row: tuple[Any, ...]) -> tuple[float, float, float, float] | None:
+    if not row or row[0] is None:
+        return None
+    return (float(row[0]), float(row[1]), float(row[2]), float(row[3]))

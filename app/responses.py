@@ -1,0 +1,133 @@
+"""HTTP responses: format, headers (ETag, Link, Cache-Control) and streamed bodies."""
+
+import hashlib
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import Any
+
+import orjson
+from fastapi import Request
+from fastapi.responses import Response, StreamingResponse
+
+from app import html, output
+from app.formats import MEDIA_TYPES, Format
+from app.pages import GEOJSON, FeaturePage, link_header, page_links
+
+# OpenAPI: the bodies are text written by PostgreSQL, not pydantic models.
+GEOJSON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "GeoJSON (RFC 7946); also CSV, NDJSON or HTML with `f` or `Accept`",
+        "content": {media: {} for media in MEDIA_TYPES.values()},
+    },
+    304: {"description": "Not modified (the `If-None-Match` ETag still holds)"},
+}
+HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:"
+
+
+def etag_of(parts: Iterable[str]) -> str:
+    """A weak validator over the data of a response (not its volatile timeStamp)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        digest.update(part.encode())
+        digest.update(b"\x1e")
+    return f'W/"{digest.hexdigest()}"'
+
+
+def _not_modified(request: Request, etag: str) -> bool:
+    sent = request.headers.get("if-none-match", "")
+    return any(tag.strip() in (etag, "*") for tag in sent.split(","))
+
+
+def cached(request: Request, etag: str, max_age: int, build: "Any") -> Response:
+    """304 when the client's copy is current; otherwise the built response with validators."""
+    headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}"}
+    if _not_modified(request, etag):
+        return Response(status_code=304, headers=headers)
+    response: Response = build()
+    response.headers.update(headers)
+    return response
+
+
+def page_response(
+    request: Request,
+    page: FeaturePage,
+    fmt: Format,
+    *,
+    title: str,
+    max_age: int,
+    csv_header: Sequence[str] | None = None,
+) -> Response:
+    """A page in any format, with self/next/prev links (body and Link header) and an ETag."""
+    links = page_links(request.url, page, MEDIA_TYPES[fmt].split(";")[0])
+    headers = {"Link": header} if (header := link_header(links)) else {}
+    parts = [str(cell) for row in page.rows for cell in row]
+    etag = etag_of([fmt.value, *parts, str(page.next_cursor), str(page.number_matched)])
+
+    def build() -> Response:
+        media = MEDIA_TYPES[fmt]
+        if fmt is Format.CSV:
+            body: Any = output.csv_lines(csv_header or [], page.rows)
+        elif fmt is Format.NDJSON:
+            body = output.ndjson(page.features)
+        elif fmt is Format.HTML:
+            return html_response(html.feature_collection_page(title, _as_dict(page, links)))
+        else:
+            body = output.feature_collection(page.features, links, page.number_matched)
+        return StreamingResponse(body, media_type=media, headers=headers)
+
+    return cached(request, etag, max_age, build)
+
+
+def _as_dict(page: FeaturePage, links: list[dict[str, str]]) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "type": "FeatureCollection",
+        "features": [orjson.loads(feature) for feature in page.features],
+        "numberReturned": len(page.rows),
+        "links": links,
+    }
+    if page.number_matched is not None:
+        doc["numberMatched"] = page.number_matched
+    return doc
+
+
+def feature_response(
+    request: Request, feature: str, fmt: Format, *, title: str, etag: str, max_age: int
+) -> Response:
+    """One Feature as GeoJSON (or HTML), with a strong ETag (its version) when it has one."""
+
+    def build() -> Response:
+        if fmt is Format.HTML:
+            return html_response(html.feature_page(title, orjson.loads(feature)))
+        return Response(feature, media_type=GEOJSON)
+
+    return cached(request, etag, max_age, build)
+
+
+def export_response(body: AsyncIterator[bytes], fmt: Format, filename: str) -> StreamingResponse:
+    """An unbounded download streamed from a server-side cursor."""
+    disposition = f'attachment; filename="{filename}.{_EXTENSIONS[fmt]}"'
+    return StreamingResponse(
+        body, media_type=MEDIA_TYPES[fmt], headers={"Content-Disposition": disposition}
+    )
+
+
+_EXTENSIONS = {Format.GEOJSON: "geojson", Format.CSV: "csv", Format.NDJSON: "ndjson",
+               Format.HTML: "html"}  # fmt: skip
+
+
+def html_response(text: str, status_code: int = 200) -> Response:
+    return Response(
+        text,
+        status_code=status_code,
+        media_type=MEDIA_TYPES[Format.HTML],
+        headers={"Content-Security-Policy": HTML_CSP, "X-Content-Type-Options": "nosniff"},
+    )
+
+
+def json_or_html(request: Request, doc: dict[str, Any], fmt: Format, render: Any) -> Response:
+    """Metadata documents (landing page, collections…): JSON, or HTML for browsers."""
+    if fmt is Format.HTML:
+        return html_response(render(doc))
+    body = orjson.dumps(doc)
+    return cached(
+        request, etag_of([body.decode()]), 60, lambda: Response(body, media_type="application/json")
+    )
