@@ -1,0 +1,160 @@
+"""`frontline`: serve, db, migrate, seed, export."""
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from app import devdb, migrate, reads
+from app.db import make_engine, resolve_database_url
+from app.errors import ProblemError
+from app.filters import DEFAULT_EVENT_SORT, EventFilter, EventQuery, Page
+from app.formats import Format
+from app.parsing import parse_bbox, parse_csv_list, parse_datetime
+from app.seed import seed
+from app.settings import get_settings
+from app.views import export_body
+from app.vocab import EventType, values
+
+
+def _database_url() -> str:
+    return resolve_database_url(get_settings())
+
+
+async def _seed(url: str) -> None:
+    engine = make_engine(url, get_settings())
+    try:
+        counts = await seed(engine)
+    finally:
+        await engine.dispose()
+    print(
+        f"seeded: {counts.places} places changed, {counts.names} names added, "
+        f"{counts.sources} sources changed, {counts.events} events added"
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    url = _database_url()
+    # Workers re-read settings: hand them the URL that was just resolved.
+    os.environ["DATABASE_URL"] = url
+    get_settings.cache_clear()
+    if not args.no_migrate:
+        migrate.upgrade(url)
+    if not args.no_seed:
+        asyncio.run(_seed(url))
+    settings = get_settings()
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers,
+        proxy_headers=True,
+    )
+
+
+def cmd_db(args: argparse.Namespace) -> None:
+    settings = get_settings()
+    if args.action == "start":
+        cluster = devdb.start(settings.data_dir, settings.db_port)
+        print(f"embedded PostgreSQL running on 127.0.0.1:{cluster.port}")
+    elif args.action == "stop":
+        devdb.stop(settings.data_dir)
+    elif args.action == "status":
+        print(devdb.status(settings.data_dir))
+    else:
+        print(_database_url())
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    if args.downgrade:
+        migrate.downgrade(_database_url(), args.downgrade)
+    else:
+        migrate.upgrade(_database_url(), args.revision)
+
+
+def cmd_seed(args: argparse.Namespace) -> None:
+    asyncio.run(_seed(_database_url()))
+
+
+async def _export(url: str, args: argparse.Namespace) -> None:
+    settings = get_settings()
+    engine = make_engine(url, settings)
+    query = EventQuery(filter=export_filter(args), page=Page(limit=1, sort=DEFAULT_EVENT_SORT))
+    fmt = Format(args.format)
+    try:
+        batches = await reads.event_export(
+            engine, query, settings.stream_chunk_rows, flat=fmt is Format.CSV
+        )
+        async for chunk in export_body(query, fmt, batches):
+            sys.stdout.buffer.write(chunk)
+    finally:
+        await engine.dispose()
+    sys.stdout.buffer.flush()
+
+
+def export_filter(args: argparse.Namespace) -> EventFilter:
+    """The same parsers as the HTTP API, so a filter means the same thing everywhere."""
+    return EventFilter(
+        bbox=parse_bbox(args.bbox) if args.bbox else None,
+        interval=parse_datetime(args.datetime) if args.datetime else None,
+        event_types=parse_csv_list(args.event_type, "event_type", values(EventType))
+        if args.event_type
+        else (),
+        place=args.place,
+        within=args.within,
+    )
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    try:
+        asyncio.run(_export(_database_url(), args))
+    except ProblemError as exc:
+        sys.exit(f"frontline export: {exc.detail}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="frontline", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="migrate, seed and serve the API")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--no-migrate", action="store_true")
+    serve.add_argument("--no-seed", action="store_true")
+    serve.set_defaults(func=cmd_serve)
+
+    db = sub.add_parser("db", help="the embedded PostgreSQL cluster (when DATABASE_URL is unset)")
+    db.add_argument("action", choices=["start", "stop", "status", "url"])
+    db.set_defaults(func=cmd_db)
+
+    mig = sub.add_parser("migrate", help="apply database migrations")
+    mig.add_argument("--revision", default="head")
+    mig.add_argument("--downgrade", metavar="REVISION", help="downgrade to REVISION (e.g. base)")
+    mig.set_defaults(func=cmd_migrate)
+
+    seed_cmd = sub.add_parser("seed", help="load the founding places and events (idempotent)")
+    seed_cmd.set_defaults(func=cmd_seed)
+
+    export = sub.add_parser("export", help="stream matching events to stdout")
+    export.add_argument("--format", choices=["geojson", "csv", "ndjson"], default="geojson")
+    export.add_argument("--bbox", help="minLon,minLat,maxLon,maxLat")
+    export.add_argument("--datetime", help="instant, date or start/end interval")
+    export.add_argument("--event-type", help="comma list of event types")
+    export.add_argument("--place", help="id, slug or name of the place events are tied to")
+    export.add_argument("--within", help="id, slug or name of a region with a boundary")
+    export.set_defaults(func=cmd_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], None] = args.func
+    try:
+        func(args)
+    except devdb.DevDbError as exc:
+        sys.exit(f"frontline: {exc}")

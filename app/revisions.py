@@ -1,0 +1,37 @@
+"""Event history: a full snapshot row per change, written inside the change's transaction."""
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.vocab import Operation
+
+# The snapshot is the event row (minus the derived span) plus its point and its citations,
+# so a revision alone says everything that was known.
+_RECORD = text(
+    """
+    INSERT INTO event_revisions (event_id, version, changed_by, operation, snapshot, changed_at)
+    SELECT e.id, e.version, :changed_by, :operation,
+           (to_jsonb(e) - 'during' - 'geom')
+           || jsonb_build_object(
+                'geometry', ST_AsGeoJSON(e.geom, 6)::jsonb,
+                'citations', COALESCE((
+                    SELECT jsonb_agg(jsonb_build_object(
+                               'source', s.slug, 'stance', es.stance, 'url', es.url,
+                               'published_at', es.published_at, 'excerpt', es.excerpt)
+                           ORDER BY es.id)
+                    FROM event_sources es JOIN sources s ON s.id = es.source_id
+                    WHERE es.event_id = e.id), '[]'::jsonb)),
+           e.updated_at
+    FROM events e WHERE e.id = :event_id
+    """
+)
+
+
+async def record_revision(
+    conn: AsyncConnection, event_id: int, operation: Operation, changed_by: str
+) -> None:
+    """Write the event's current state as a revision (call after the change, same transaction)."""
+    await conn.execute(
+        _RECORD,
+        {"event_id": event_id, "operation": operation.value, "changed_by": changed_by},
+    )
