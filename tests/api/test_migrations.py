@@ -1,0 +1,68 @@
+"""Alembic: down to base and back up works, and the models match the migrations exactly."""
+
+import asyncio
+import uuid
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from app import devdb, migrate
+from app.migrate import include_object
+from app.models import Base
+
+
+def _scalar(url: str, sql: str) -> object:
+    async def run() -> object:
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as conn:
+                return (await conn.execute(text(sql))).scalar()
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def test_downgrade_to_base_then_upgrade_to_head(cluster: devdb.Cluster) -> None:
+    name = f"m_{uuid.uuid4().hex[:8]}"
+    devdb.create_database(cluster, name)
+    url = cluster.url(name)
+    try:
+        migrate.upgrade(url)
+        assert _scalar(url, "SELECT version_num FROM alembic_version") == migrate.head_revision()
+        migrate.downgrade(url, "base")
+        assert (
+            _scalar(
+                url,
+                "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename = 'events'",
+            )
+            == 0
+        )
+        migrate.upgrade(url)
+        assert _scalar(url, "SELECT count(*) FROM events") == 0
+    finally:
+        devdb.drop_database(cluster, name)
+
+
+def test_models_and_migrations_agree(cluster: devdb.Cluster) -> None:
+    url = cluster.url("frontline_template")
+
+    async def diff() -> list[object]:
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as conn:
+                return await conn.run_sync(
+                    lambda sync: compare_metadata(
+                        MigrationContext.configure(
+                            sync, opts={"include_object": include_object, "compare_type": True}
+                        ),
+                        Base.metadata,
+                    )
+                )
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(diff()) == []

@@ -1,0 +1,125 @@
+"""OGC API – Features: landing page, conformance, collections with real extents, queryables."""
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import client_for
+
+
+@pytest.fixture(scope="module")
+def client(seeded_url: str) -> Iterator[TestClient]:
+    with client_for(seeded_url) as c:
+        yield c
+
+
+def rels(doc: dict[str, object]) -> set[str]:
+    return {link["rel"] for link in doc["links"]}  # type: ignore[attr-defined, index]
+
+
+def test_landing_page_links(client: TestClient) -> None:
+    doc = client.get("/").json()
+    assert {"self", "service-desc", "service-doc", "conformance", "data"} <= rels(doc)
+    desc = next(link for link in doc["links"] if link["rel"] == "service-desc")
+    assert client.get(desc["href"]).json()["openapi"].startswith("3.")
+
+
+def test_conformance_declares_core_and_geojson(client: TestClient) -> None:
+    classes = client.get("/conformance").json()["conformsTo"]
+    assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in classes
+    assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson" in classes
+
+
+def test_collections_have_extents_from_the_data(client: TestClient) -> None:
+    doc = client.get("/collections").json()
+    by_id = {c["id"]: c for c in doc["collections"]}
+    assert set(by_id) == {"events", "places"}
+    events = client.get("/events", params={"limit": "10000"}).json()["features"]
+    lons = [f["geometry"]["coordinates"][0] for f in events]
+    lats = [f["geometry"]["coordinates"][1] for f in events]
+    bbox = by_id["events"]["extent"]["spatial"]["bbox"][0]
+    assert bbox == pytest.approx([min(lons), min(lats), max(lons), max(lats)])
+    starts = sorted(f["properties"]["occurred_at"] for f in events)
+    interval = by_id["events"]["extent"]["temporal"]["interval"][0]
+    assert interval[0].replace("Z", "+00:00") == starts[0]
+
+
+def test_one_collection_and_unknown_collection(client: TestClient) -> None:
+    assert client.get("/collections/events").json()["id"] == "events"
+    response = client.get("/collections/nope")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_items_match_the_rest_endpoint(client: TestClient) -> None:
+    ogc = client.get("/collections/events/items", params={"limit": "5"}).json()
+    rest = client.get("/events", params={"limit": "5"}).json()
+    assert ogc["features"] == rest["features"]
+
+
+def test_item_by_id(client: TestClient) -> None:
+    first = client.get("/collections/events/items", params={"limit": "1"}).json()["features"][0]
+    one = client.get(f"/collections/events/items/{first['id']}").json()
+    assert one["id"] == first["id"] and one["type"] == "Feature"
+
+
+def test_queryables_mark_the_primary_interval(client: TestClient) -> None:
+    response = client.get("/collections/events/queryables")
+    doc = response.json()
+    props = doc["properties"]
+    assert props["occurred_at"]["x-ogc-role"] == "primary-interval-start"
+    assert props["occurred_until"]["x-ogc-role"] == "primary-interval-end"
+    assert "battle" in props["event_type"]["enum"]
+
+
+def test_places_collection_items(client: TestClient) -> None:
+    doc = client.get("/collections/places/items", params={"kind": "region"}).json()
+    assert doc["features"] and all(f["properties"]["kind"] == "region" for f in doc["features"])
+
+
+def test_openapi_describes_every_parameter_with_an_example(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    missing = []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            for param in operation.get("parameters", []):
+                if not param.get("description") or (
+                    "example" not in param
+                    and "examples" not in param
+                    and "examples" not in param.get("schema", {})
+                ):
+                    missing.append(f"{method} {path} {param['name']}")
+    assert missing == []
+    limit = next(p for p in spec["paths"]["/events"]["get"]["parameters"] if p["name"] == "limit")
+    assert limit["schema"]["maximum"] == 10000 and limit["schema"]["default"] == 100
+
+
+def test_docs_render(client: TestClient) -> None:
+    response = client.get("/docs")
+    assert response.status_code == 200 and "swagger" in response.text.lower()
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/?f=html", "Frontline"),
+        ("/conformance?f=html", "conf/core"),
+        ("/collections?f=html", "Conflict events"),
+        ("/collections/events/queryables?f=html", "primary"),
+        ("/collections/events/items?f=html", "Sudzha"),
+        ("/events?f=html&place=demidovka", "Demidovka"),
+    ],
+)
+def test_html_pages_for_browsers(client: TestClient, path: str, expected: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "script-src" not in response.headers["content-security-policy"]
+    assert expected in response.text and "<script" not in response.text
+
+
+def test_browsers_get_html_by_accept_header(client: TestClient) -> None:
+    response = client.get("/collections/events/items", headers={"Accept": "text/html"})
+    assert response.headers["content-type"].startswith("text/html")
+    assert "<svg" in response.text

@@ -1,0 +1,121 @@
+"""Shared fixtures: a throwaway PostGIS cluster for the whole run, migrated once.
+
+Every test database is cloned from a migrated template, so tests never touch the run
+database under .data/ and a writing test never disturbs another.
+"""
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app import devdb, migrate
+from app.db import make_engine
+from app.main import create_app
+from app.seed import seed
+from app.settings import Settings
+
+TEMPLATE_DB = "frontline_template"
+SEEDED_DB = "frontline_seeded"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[devdb.Cluster]:
+    base = Path(tempfile.mkdtemp(prefix="frontline-test-"))
+    running = devdb.start(base, free_port(), ephemeral=True)
+    try:
+        devdb.create_database(running, TEMPLATE_DB)
+        migrate.upgrade(running.url(TEMPLATE_DB))
+        yield running
+    finally:
+        devdb.stop(base)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def settings_for(url: str, **overrides: object) -> Settings:
+    return Settings.model_validate({"DATABASE_URL": url, **overrides})
+
+
+@pytest.fixture(scope="session")
+def seeded_url(cluster: devdb.Cluster) -> str:
+    """A database with the seeds loaded; read-only tests share it."""
+    devdb.create_database(cluster, SEEDED_DB, template=TEMPLATE_DB)
+    url = cluster.url(SEEDED_DB)
+
+    async def load() -> None:
+        engine = make_engine(url, settings_for(url))
+        try:
+            await seed(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(load())
+    return url
+
+
+@pytest.fixture
+def fresh_url(cluster: devdb.Cluster) -> Iterator[str]:
+    """An empty migrated database of the test's own, dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    devdb.create_database(cluster, name, template=TEMPLATE_DB)
+    try:
+        yield cluster.url(name)
+    finally:
+        devdb.drop_database(cluster, name)
+
+
+@contextmanager
+def client_for(url: str, **overrides: object) -> Iterator[TestClient]:
+    """A client over a fresh app (lifespan and all) bound to the database at ``url``."""
+    with TestClient(create_app(settings_for(url, **overrides))) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def seeded_client(seeded_url: str) -> Iterator[TestClient]:
+    with client_for(seeded_url) as client:
+        yield client
+
+
+@contextmanager
+def live_server(url: str) -> Iterator[str]:
+    """The real app under uvicorn on a free port, for clients that speak HTTP themselves."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url}
+    command = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
+               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]  # fmt: skip
+    process = subprocess.Popen(command, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=1):  # noqa: S310
+                    break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("the test server did not start") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
