@@ -103,7 +103,14 @@ class EventQuery:
 
 @dataclass(frozen=True)
 class PlaceFilter:
+    """Every way to narrow the gazetteer; ``query`` switches to ranked name search."""
+
     bbox: BBox | None = None
     kinds: tuple[str, ...] = ()
     country_codes: tuple[str, ...] = ()
     query: str | None = None
+    within: str | None = None  # a region's id, slug or name, resolved to within_place_id
+    within_place_id: int | None = None
+    near: tuple[float, float] | None = None
+    radius_m: float | None = None
+    boundary: bool = False  # serve boundaries (where known) instead of points

@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import repository
 from app.catalog import Extent
-from app.errors import NotFound
+from app.errors import InvalidParameter, NotFound
 from app.filters import EventFilter, EventQuery, Page, PlaceFilter
 from app.gazetteer import resolve_place, resolve_region
+from app.names import fold_name
 from app.pages import FeaturePage, build_page
 from app.queries import events as event_sql
 from app.queries import places as place_sql
@@ -71,8 +72,18 @@ async def event_feature(engine: AsyncEngine, event_id: int) -> tuple[str, int]:
 
 
 async def place_page(engine: AsyncEngine, f: PlaceFilter, page: Page) -> FeaturePage:
-    rows = await repository.fetch_rows(engine, place_sql.places_page(f, page))
-    return build_page(rows, page)
+    """Places by id, or — when the filter has a query — the best matches by name, ranked."""
+    if f.within is not None:
+        region = await resolve_region(engine, f.within, "within")
+        f = replace(f, within_place_id=region.id)
+    if f.query is None:
+        return build_page(await repository.fetch_rows(engine, place_sql.places_page(f, page)), page)
+    folded = fold_name(f.query)
+    if not folded:
+        raise InvalidParameter("q", "needs at least one letter or digit")
+    rows = await repository.fetch_rows(engine, place_sql.place_search(f, folded, page.limit))
+    # A ranked list has no stable keyset to page on: the best `limit` hits are the answer.
+    return FeaturePage([tuple(row) for row in rows], None, None)
 
 
 async def place_feature(engine: AsyncEngine, key: str) -> str:

@@ -9,7 +9,7 @@ from app import views
 from app.api.deps import AppSettings, Engine, OutputFormat
 from app.filters import Page, PlaceFilter
 from app.params.common import forbid_unknown_params
-from app.params.places import place_filter, place_page
+from app.params.places import place_filter, place_page, search_filter, search_page
 from app.responses import GEOJSON_RESPONSES
 
 router = APIRouter(tags=["places"], dependencies=[Depends(forbid_unknown_params)])
@@ -18,7 +18,10 @@ router = APIRouter(tags=["places"], dependencies=[Depends(forbid_unknown_params)
 @router.get(
     "/places",
     summary="List places of the gazetteer",
-    description="Countries, regions, districts and settlements as GeoJSON points.",
+    description=(
+        "Countries, regions, districts and settlements as GeoJSON points (or boundaries with "
+        "`geometry=boundary`), by id. With `q`, the ranked search of `/places/search`."
+    ),
     response_class=Response,
     responses=GEOJSON_RESPONSES,
 )
@@ -29,6 +32,29 @@ async def list_places(
     fmt: OutputFormat,
     f: Annotated[PlaceFilter, Depends(place_filter)],
     page: Annotated[Page, Depends(place_page)],
+) -> Response:
+    return await views.places_page(request, engine, f, page, fmt, settings)
+
+
+@router.get(
+    "/places/search",
+    summary="Find places by any spelling, ranked, with their admin paths",
+    description=(
+        "Case-, accent- and script-insensitive search over every known spelling, tolerant of "
+        "transliteration differences and small typos. Each hit carries `matched_name`, `score` "
+        "(1 = exact) and `admin_path`, so places that share a name can be told apart. The "
+        "filters of `/places` (`kind`, `country`, `within`, `bbox`, `near`) narrow the hits."
+    ),
+    response_class=Response,
+    responses=GEOJSON_RESPONSES,
+)
+async def search_places(
+    request: Request,
+    engine: Engine,
+    settings: AppSettings,
+    fmt: OutputFormat,
+    f: Annotated[PlaceFilter, Depends(search_filter)],
+    page: Annotated[Page, Depends(search_page)],
 ) -> Response:
     return await views.places_page(request, engine, f, page, fmt, settings)
 

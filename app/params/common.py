@@ -10,9 +10,10 @@ from fastapi.routing import APIRoute
 from app.cursors import decode_cursor
 from app.errors import InvalidParameter
 from app.filters import BBox, Interval, Page, SortKey
-from app.parsing import parse_bbox, parse_datetime
+from app.parsing import parse_bbox, parse_datetime, parse_point
 from app.settings import Settings
 
+MAX_RADIUS_KM = 20_000.0
 _allowed_by_route: dict[int, frozenset[str]] = {}
 
 
@@ -65,6 +66,44 @@ DatetimeText = Annotated[
         examples=["2025-03-01/2025-03-31"],
     ),
 ]
+
+
+def near_radius(
+    near: Annotated[
+        str | None,
+        Query(
+            description="`lon,lat` centre of a geodesic circle; needs `radius`.",
+            examples=["35.2726,51.1976"],
+        ),
+    ] = None,
+    radius: Annotated[
+        float | None,
+        Query(
+            description="Radius in kilometres around `near` (geodesic, on the WGS84 ellipsoid).",
+            examples=[10],
+        ),
+    ] = None,
+) -> tuple[tuple[float, float] | None, float | None]:
+    if near is None and radius is None:
+        return None, None
+    if near is None:
+        raise InvalidParameter("near", "`radius` needs a centre: near=lon,lat")
+    if radius is None:
+        raise InvalidParameter("radius", "`near` needs a radius in kilometres")
+    if not 0 < radius <= MAX_RADIUS_KM:
+        raise InvalidParameter("radius", f"must be greater than 0 and at most {MAX_RADIUS_KM:g} km")
+    return parse_point(near), radius * 1000.0
+
+
+def non_empty_text(text: str | None, parameter: str) -> str | None:
+    """Stripped text, or a 400 for an empty value or a NUL (PostgreSQL text cannot hold one)."""
+    if text is None:
+        return None
+    if not text.strip():
+        raise InvalidParameter(parameter, "must not be empty")
+    if "\x00" in text:
+        raise InvalidParameter(parameter, "must not contain NUL characters")
+    return text.strip()
 
 
 def bbox_param(bbox: BBoxText = None) -> BBox | None:

@@ -4,7 +4,6 @@ from typing import Annotated
 
 from fastapi import Depends, Query
 
-from app.errors import InvalidParameter
 from app.filters import BBox, EventFilter, EventQuery, Interval, Page
 from app.params.common import (
     AppSettings,
@@ -13,44 +12,18 @@ from app.params.common import (
     bbox_param,
     datetime_param,
     make_page,
+    near_radius,
+    non_empty_text,
 )
-from app.parsing import parse_csv_list, parse_instant, parse_point, parse_sortby
+from app.parsing import parse_csv_list, parse_instant, parse_sortby
 from app.queries.events import EVENT_PROPERTY_NAMES, EVENT_SORT_TYPES, EVENT_SORTABLE
 from app.vocab import EventType, Verification, values
 
-MAX_RADIUS_KM = 20_000.0
 DEFAULT_SORT = "occurred_at,id"
 
 
 def _csv(text: str | None, parameter: str, allowed: list[str] | None = None) -> tuple[str, ...]:
     return parse_csv_list(text, parameter, allowed) if text is not None else ()
-
-
-def near_radius(
-    near: Annotated[
-        str | None,
-        Query(
-            description="`lon,lat` centre of a geodesic circle; needs `radius`.",
-            examples=["35.2726,51.1976"],
-        ),
-    ] = None,
-    radius: Annotated[
-        float | None,
-        Query(
-            description="Radius in kilometres around `near` (geodesic, on the WGS84 ellipsoid).",
-            examples=[10],
-        ),
-    ] = None,
-) -> tuple[tuple[float, float] | None, float | None]:
-    if near is None and radius is None:
-        return None, None
-    if near is None:
-        raise InvalidParameter("near", "`radius` needs a centre: near=lon,lat")
-    if radius is None:
-        raise InvalidParameter("radius", "`near` needs a radius in kilometres")
-    if not 0 < radius <= MAX_RADIUS_KM:
-        raise InvalidParameter("radius", f"must be greater than 0 and at most {MAX_RADIUS_KM:g} km")
-    return parse_point(near), radius * 1000.0
 
 
 def event_filter(
@@ -137,8 +110,8 @@ def event_filter(
         interval=interval,
         event_types=_csv(event_type, "event_type", values(EventType)),
         verifications=_csv(verification, "verification", values(Verification)),
-        place=_non_empty(place, "place"),
-        within=_non_empty(within, "within"),
+        place=non_empty_text(place, "place"),
+        within=non_empty_text(within, "within"),
         near=near,
         radius_m=radius_m,
         sources=_csv(source, "source"),
@@ -146,18 +119,8 @@ def event_filter(
         min_fatalities=min_fatalities,
         updated_since=parse_instant(updated_since, "updated_since") if updated_since else None,
         include_deleted=include_deleted,
-        text=_non_empty(q, "q"),
+        text=non_empty_text(q, "q"),
     )
-
-
-def _non_empty(text: str | None, parameter: str) -> str | None:
-    if text is None:
-        return None
-    if not text.strip():
-        raise InvalidParameter(parameter, "must not be empty")
-    if "\x00" in text:
-        raise InvalidParameter(parameter, "must not contain NUL characters")
-    return text.strip()
 
 
 def event_page(

@@ -23,6 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.filters import Cursor, EventFilter, Interval, Page, SortKey
 from app.models import Event, EventSource, Place, Source
 from app.queries.common import bbox_clause, feature_json, json_object, ts, within_distance
+from app.queries.places import descendant_ids
 
 events = Event.__table__
 places = Place.__table__
@@ -54,7 +55,7 @@ def event_conditions(f: EventFilter) -> list[ColumnElement[bool]]:
     if f.verifications:
         clauses.append(e.verification.in_(f.verifications))
     if f.place_ids:
-        clauses.append(e.place_id.in_(f.place_ids))
+        clauses.append(e.place_id.in_(descendant_ids(f.place_ids)))
     if f.min_fatalities is not None:
         clauses.append(e.fatalities >= f.min_fatalities)
     if f.updated_since is not None:

@@ -2,12 +2,26 @@
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, true
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Numeric,
+    Select,
+    String,
+    Text,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 
 from app.filters import Page, PlaceFilter
 from app.models import Place, PlaceName
-from app.queries.common import bbox_clause, feature_json, json_object
+from app.queries.common import bbox_clause, feature_json, json_object, within_distance
 
 places = Place.__table__
 place_names = PlaceName.__table__
@@ -64,6 +78,14 @@ def place_properties(with_names: bool) -> dict[str, ColumnElement[Any]]:
     return props
 
 
+def descendant_ids(place_ids: tuple[int, ...]) -> Select[Any]:
+    """The places and everything below them in the admin hierarchy (district → villages)."""
+    tree = select(places.c.id).where(places.c.id.in_(place_ids)).cte("tree", recursive=True)
+    child = places.alias("child")
+    tree = tree.union(select(child.c.id).join(tree, child.c.parent_id == tree.c.id))
+    return select(tree.c.id)
+
+
 def place_conditions(f: PlaceFilter) -> list[ColumnElement[bool]]:
     c = places.c
     clauses: list[ColumnElement[bool]] = []
@@ -73,12 +95,24 @@ def place_conditions(f: PlaceFilter) -> list[ColumnElement[bool]]:
         clauses.append(c.kind.in_(f.kinds))
     if f.country_codes:
         clauses.append(c.country_code.in_(f.country_codes))
+    if f.within_place_id is not None:
+        region = places.alias("region")
+        boundary = select(region.c.boundary).where(region.c.id == f.within_place_id)
+        clauses.append(func.ST_Intersects(c.geom, boundary.scalar_subquery()))
+        clauses.append(c.id != f.within_place_id)
+    if f.near is not None and f.radius_m is not None:
+        clauses.append(within_distance(c.geom, f.near[0], f.near[1], f.radius_m))
     return clauses
+
+
+def _geometry(f: PlaceFilter) -> ColumnElement[bytes]:
+    c = places.c
+    return func.coalesce(c.boundary, c.geom) if f.boundary else c.geom
 
 
 def places_page(f: PlaceFilter, page: Page) -> Select[Any]:
     """A page of places ordered by id (the cursor carries the last id)."""
-    feature = feature_json(json_object(place_properties(False)), places.c.geom, places.c.id)
+    feature = feature_json(json_object(place_properties(False)), _geometry(f), places.c.id)
     conditions = place_conditions(f)
     if page.cursor is not None:
         last_id = page.cursor.values[0]
@@ -140,6 +174,65 @@ def place_suggestions(folded: str, limit: int = 3) -> Select[Any]:
         select(places.c.slug, places.c.name, best.c.score)
         .join(best, best.c.place_id == places.c.id)
         .order_by(best.c.score.desc(), places.c.id)
+        .limit(limit)
+    )
+
+
+# Shorter keys make the LIKE prefix scan too broad to be useful.
+MIN_PREFIX_CHARS = 3
+_KIND_ORDER = {"country": 0, "region": 1, "district": 2, "settlement": 3, "site": 4}
+
+
+def name_hits(folded: str) -> Select[Any]:
+    """Best score per place over its spellings: 1 exact, 0.8–0.9 prefix, else similarity.
+
+    Among equally good spellings the first stored (the canonical name) is reported.
+
+    Candidates come from the trigram GIN index (`%` and LIKE 'key%'), never a full scan.
+    """
+    n = place_names.c
+    key = literal(folded, String)
+    similarity = func.similarity(n.name_key, key)
+    # Folded keys hold only [a-z0-9 ], so the pattern needs no LIKE escaping.
+    prefix = n.name_key.like(f"{folded}%")
+    score = case(
+        (n.name_key == key, 1.0),
+        (prefix, 0.8 + 0.1 * similarity),
+        else_=similarity,
+    )
+    found: ColumnElement[bool] = n.name_key.op("%", is_comparison=True)(key)
+    if len(folded) >= MIN_PREFIX_CHARS:
+        found = or_(found, prefix)
+    return (
+        select(
+            n.place_id,
+            func.max(score).label("score"),
+            func.array_agg(aggregate_order_by(n.name, score.desc(), n.id), type_=ARRAY(Text))[
+                1
+            ].label("matched"),
+        )
+        .where(or_(found, n.name_key == key))
+        .group_by(n.place_id)
+    )
+
+
+def place_search(f: PlaceFilter, folded: str, limit: int) -> Select[Any]:
+    """Places whose spellings resemble the folded query, best first, each with its admin path."""
+    hits = name_hits(folded).subquery("hits")
+    props = {
+        **place_properties(False),
+        "matched_name": hits.c.matched,
+        "score": func.round(hits.c.score.cast(Numeric), 3).cast(Float),
+    }
+    feature = feature_json(json_object(props), _geometry(f), places.c.id)
+    kind_rank = case(_KIND_ORDER, value=places.c.kind, else_=9)
+    return (
+        select(feature.label("feature"), places.c.id.label("k0"))
+        .join_from(places, hits, hits.c.place_id == places.c.id)
+        .where(and_(true(), *place_conditions(f)))
+        .order_by(
+            hits.c.score.desc(), places.c.population.desc().nulls_last(), kind_rank, places.c.id
+        )
         .limit(limit)
     )
 

@@ -32,3 +32,10 @@ def test_keys_are_plain_lowercase_ascii(text: str) -> None:
     assert key == key.strip()
     assert all(ch.isascii() and (ch.isalnum() or ch == " ") for ch in key)
     assert key == key.lower()
+
+
+@given(st.text(max_size=40))
+def test_folding_is_stable(name: str) -> None:
+    key = fold_name(name)
+    assert fold_name(key) == key
+    assert set(key) <= set("abcdefghijklmnopqrstuvwxyz0123456789 ")
