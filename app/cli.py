@@ -1,10 +1,11 @@
-"""`frontline`: serve, db, migrate, seed, export."""
+"""`frontline`: serve, db, migrate, seed, export, places import."""
 
 import argparse
 import asyncio
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from app import devdb, migrate, reads
 from app.db import make_engine, resolve_database_url
@@ -12,6 +13,7 @@ from app.errors import ProblemError
 from app.filters import DEFAULT_EVENT_SORT, EventFilter, EventQuery, Page
 from app.formats import Format
 from app.parsing import parse_bbox, parse_csv_list, parse_datetime
+from app.place_import import PlaceImportError, import_places
 from app.seed import seed
 from app.settings import get_settings
 from app.views import export_body
@@ -116,6 +118,25 @@ def cmd_export(args: argparse.Namespace) -> None:
         sys.exit(f"frontline export: {exc.detail}")
 
 
+async def _import_places(url: str, path: Path) -> None:
+    engine = make_engine(url, get_settings())
+    try:
+        counts = await import_places(engine, path)
+    finally:
+        await engine.dispose()
+    print(
+        f"imported {path.name}: {counts.places} places added or changed, {counts.names} "
+        f"spellings added, {counts.skipped} spellings skipped (place not in the gazetteer)"
+    )
+
+
+def cmd_places_import(args: argparse.Namespace) -> None:
+    try:
+        asyncio.run(_import_places(_database_url(), Path(args.file)))
+    except (PlaceImportError, OSError) as exc:
+        sys.exit(f"frontline places import: {exc}; nothing was imported")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="frontline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -148,6 +169,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--place", help="id, slug or name of the place events are tied to")
     export.add_argument("--within", help="id, slug or name of a region with a boundary")
     export.set_defaults(func=cmd_export)
+
+    places = sub.add_parser("places", help="manage the gazetteer")
+    places_sub = places.add_subparsers(dest="places_command", required=True)
+    imp = places_sub.add_parser(
+        "import",
+        help="load a GeoNames table, a GeoNames alternateNames table or a GeoJSON file "
+        "(optionally .gz); idempotent, all or nothing",
+    )
+    imp.add_argument("file")
+    imp.set_defaults(func=cmd_places_import)
     return parser
 
 
@@ -158,3 +189,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         func(args)
     except devdb.DevDbError as exc:
         sys.exit(f"frontline: {exc}")
+
+
+if __name__ == "__main__":
+    main()

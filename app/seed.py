@@ -44,8 +44,13 @@ def read_places(seeds_dir: Path) -> list[dict[str, Any]]:
     return places
 
 
-def parents_first(places: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """Order places so that every parent is inserted before its children."""
+def parents_first(
+    places: list[dict[str, Any]], outside_ok: bool = False
+) -> Iterator[dict[str, Any]]:
+    """Order places so that every parent is inserted before its children.
+
+    A parent missing from ``places`` is an error, unless ``outside_ok`` (it is already stored).
+    """
     by_slug = {p["slug"]: p for p in places}
     done: set[str] = set()
 
@@ -57,9 +62,10 @@ def parents_first(places: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             raise ValueError(f"place hierarchy loops through {slug}")
         parent = place.get("parent")
         if parent:
-            if parent not in by_slug:
+            if parent in by_slug:
+                yield from visit(by_slug[parent], (*trail, slug))
+            elif not outside_ok:
                 raise ValueError(f"{slug}: unknown parent {parent}")
-            yield from visit(by_slug[parent], (*trail, slug))
         done.add(slug)
         yield place
 
