@@ -24,12 +24,18 @@ def resolve_database_url(settings: Settings) -> str:
     return devdb.start(settings.data_dir, settings.db_port).url()
 
 
+STRICT_SIMILARITY = "0.5"
+
+
 def connect_args(settings: Settings) -> dict[str, Any]:
     return {
         "server_settings": {
             "timezone": "UTC",
             "application_name": "frontline",
             "statement_timeout": str(settings.statement_timeout_ms),
+            # The gazetteer's first, strict pass (app.gazetteer.search_places); a custom
+            # option, so it is accepted before pg_trgm is loaded.
+            "pg_trgm.similarity_threshold": STRICT_SIMILARITY,
         },
         "timeout": 5,
     }

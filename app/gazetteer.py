@@ -1,13 +1,20 @@
 """Resolve what a user typed (id, slug or any spelling) to one place, or say why not."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import repository
 from app.errors import InvalidParameter, ProblemError
+from app.filters import PlaceFilter
 from app.names import fold_name
 from app.queries import places as place_sql
+
+# Two passes: the connection's strict similarity cut-off (0.5, app.db.STRICT_SIMILARITY)
+# keeps searches cheap; only when nothing passes it does pg_trgm's default (0.3) look again,
+# which catches typos in short names ("Kurks"). Weak matches never crowd out good ones.
+LOOSE = {"pg_trgm.similarity_threshold": "0.3"}
 
 
 @dataclass(frozen=True)
@@ -49,12 +56,26 @@ async def resolve_place(engine: AsyncEngine, key: str, parameter: str) -> PlaceR
 async def _unknown_message(engine: AsyncEngine, key: str) -> str:
     folded = fold_name(key)
     hints = (
-        await repository.fetch_rows(engine, place_sql.place_suggestions(folded)) if folded else []
+        await repository.fetch_rows_with(engine, place_sql.place_suggestions(folded), LOOSE)
+        if folded
+        else []
     )
     message = f"no place is called {key!r}"
     if hints:
         message += "; did you mean " + " or ".join(f"{h.name} ({h.slug})" for h in hints) + "?"
     return message
+
+
+async def search_places(engine: AsyncEngine, f: PlaceFilter, query: str, limit: int) -> list[Any]:
+    """The best `limit` places for what the user typed, best first."""
+    folded = fold_name(query)
+    if not folded:
+        raise InvalidParameter("q", "needs at least one letter or digit")
+    statement = place_sql.place_search(f, folded, limit)
+    rows = list(await repository.fetch_rows(engine, statement))
+    if not rows:
+        rows = list(await repository.fetch_rows_with(engine, statement, LOOSE))
+    return rows
 
 
 async def resolve_region(engine: AsyncEngine, key: str, parameter: str) -> PlaceRef:

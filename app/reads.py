@@ -11,10 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import repository
 from app.catalog import Extent
-from app.errors import InvalidParameter, NotFound
+from app.errors import NotFound
 from app.filters import EventFilter, EventQuery, Page, PlaceFilter
-from app.gazetteer import resolve_place, resolve_region
-from app.names import fold_name
+from app.gazetteer import resolve_place, resolve_region, search_places
 from app.pages import FeaturePage, build_page
 from app.queries import events as event_sql
 from app.queries import places as place_sql
@@ -78,10 +77,7 @@ async def place_page(engine: AsyncEngine, f: PlaceFilter, page: Page) -> Feature
         f = replace(f, within_place_id=region.id)
     if f.query is None:
         return build_page(await repository.fetch_rows(engine, place_sql.places_page(f, page)), page)
-    folded = fold_name(f.query)
-    if not folded:
-        raise InvalidParameter("q", "needs at least one letter or digit")
-    rows = await repository.fetch_rows(engine, place_sql.place_search(f, folded, page.limit))
+    rows = await search_places(engine, f, f.query, page.limit)
     # A ranked list has no stable keyset to page on: the best `limit` hits are the answer.
     return FeaturePage([tuple(row) for row in rows], None, None)
 

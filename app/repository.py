@@ -3,13 +3,24 @@
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from sqlalchemy import Executable, Row
+from sqlalchemy import Executable, Row, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncResult
 
 
 async def fetch_rows(engine: AsyncEngine, stmt: Executable) -> Sequence[Row[Any]]:
     """All rows of a bounded statement (a page) in one round trip."""
     async with engine.connect() as conn:
+        result = await conn.execute(stmt)
+        return result.all()
+
+
+async def fetch_rows_with(
+    engine: AsyncEngine, stmt: Executable, settings: dict[str, str]
+) -> Sequence[Row[Any]]:
+    """Like fetch_rows, with server settings applied to this transaction only."""
+    async with engine.connect() as conn:
+        for name, value in settings.items():
+            await conn.execute(select(func.set_config(name, value, True)))
         result = await conn.execute(stmt)
         return result.all()
 

@@ -42,7 +42,9 @@ async def list_places(
     description=(
         "Case-, accent- and script-insensitive search over every known spelling, tolerant of "
         "transliteration differences and small typos. Each hit carries `matched_name`, `score` "
-        "(1 = exact) and `admin_path`, so places that share a name can be told apart. The "
+        "(1 = exact, 0.8–0.9 = the name starts with the query, else trigram similarity) and "
+        "`admin_path`, so places that share a name can be told apart. Weak matches (similarity "
+        "below 0.5) are listed only when there is no better one. The "
         "filters of `/places` (`kind`, `country`, `within`, `bbox`, `near`) narrow the hits."
     ),
     response_class=Response,

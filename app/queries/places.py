@@ -16,6 +16,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 
@@ -183,57 +184,94 @@ MIN_PREFIX_CHARS = 3
 _KIND_ORDER = {"country": 0, "region": 1, "district": 2, "settlement": 3, "site": 4}
 
 
+# Prefix matches scored per search: "novo" starts thousands of names; the shortest come first.
+PREFIX_CANDIDATES = 200
+
+
+def _candidate_spellings(folded: str) -> Any:
+    """Spellings worth scoring, all found through indexes: the exact key, those similar to it
+    (trigram `%`, at the connection's threshold) and the shortest that start with it."""
+    n = place_names.c
+    key = literal(folded, String)
+    columns = (n.id, n.place_id, n.name, n.name_key)
+    similar = n.name_key.op("%", is_comparison=True)(key)
+    parts: list[Any] = [select(*columns).where(or_(similar, n.name_key == key))]
+    if len(folded) >= MIN_PREFIX_CHARS:
+        # Folded keys hold only [a-z0-9 ], so the pattern needs no LIKE escaping.
+        prefixed = (
+            select(*columns)
+            .where(n.name_key.like(f"{folded}%"))
+            .order_by(func.length(n.name_key), n.id)
+            .limit(PREFIX_CANDIDATES)
+            .subquery()
+        )
+        parts.append(select(prefixed))
+    return union(*parts).subquery("spellings")
+
+
 def name_hits(folded: str) -> Select[Any]:
     """Best score per place over its spellings: 1 exact, 0.8–0.9 prefix, else similarity.
 
     Among equally good spellings the first stored (the canonical name) is reported.
-
-    Candidates come from the trigram GIN index (`%` and LIKE 'key%'), never a full scan.
     """
-    n = place_names.c
+    spelling = _candidate_spellings(folded).c
     key = literal(folded, String)
-    similarity = func.similarity(n.name_key, key)
-    # Folded keys hold only [a-z0-9 ], so the pattern needs no LIKE escaping.
-    prefix = n.name_key.like(f"{folded}%")
-    score = case(
-        (n.name_key == key, 1.0),
-        (prefix, 0.8 + 0.1 * similarity),
-        else_=similarity,
+    similarity = func.similarity(spelling.name_key, key)
+    prefix = spelling.name_key.like(f"{folded}%")
+    score = case((spelling.name_key == key, 1.0), (prefix, 0.8 + 0.1 * similarity),
+                 else_=similarity)  # fmt: skip
+    matched = func.array_agg(
+        aggregate_order_by(spelling.name, score.desc(), spelling.id), type_=ARRAY(Text)
+    )[1]
+    return select(
+        spelling.place_id, func.max(score).label("score"), matched.label("matched")
+    ).group_by(spelling.place_id)
+
+
+def _ranked_hits(f: PlaceFilter, folded: str, limit: int) -> Any:
+    """The best `limit` hits after the place filters: (place_id, score, matched, ranks).
+
+    Each hit looks up its own place row by primary key (OFFSET 0 keeps the planner from
+    turning that into a scan of the whole, wide places table), so the cost follows the
+    number of matching spellings, not the size of the gazetteer.
+    """
+    hits = name_hits(folded).subquery("hits")
+    c = places.c
+    place = (
+        select(c.population, case(_KIND_ORDER, value=c.kind, else_=9).label("kind_rank"))
+        .where(c.id == hits.c.place_id, *place_conditions(f))
+        .offset(0)
+        .lateral("place")
     )
-    found: ColumnElement[bool] = n.name_key.op("%", is_comparison=True)(key)
-    if len(folded) >= MIN_PREFIX_CHARS:
-        found = or_(found, prefix)
+    order = (hits.c.score.desc(), place.c.population.desc().nulls_last(), place.c.kind_rank,
+             hits.c.place_id)  # fmt: skip
     return (
         select(
-            n.place_id,
-            func.max(score).label("score"),
-            func.array_agg(aggregate_order_by(n.name, score.desc(), n.id), type_=ARRAY(Text))[
-                1
-            ].label("matched"),
+            hits,
+            place.c.population,
+            place.c.kind_rank,
+            func.row_number().over(order_by=order).label("position"),
         )
-        .where(or_(found, n.name_key == key))
-        .group_by(n.place_id)
+        .select_from(hits.join(place, true()))
+        .order_by(*order)
+        .limit(limit)
+        .subquery("ranked")
     )
 
 
 def place_search(f: PlaceFilter, folded: str, limit: int) -> Select[Any]:
     """Places whose spellings resemble the folded query, best first, each with its admin path."""
-    hits = name_hits(folded).subquery("hits")
+    ranked = _ranked_hits(f, folded, limit)
     props = {
         **place_properties(False),
-        "matched_name": hits.c.matched,
-        "score": func.round(hits.c.score.cast(Numeric), 3).cast(Float),
+        "matched_name": ranked.c.matched,
+        "score": func.round(ranked.c.score.cast(Numeric), 3).cast(Float),
     }
     feature = feature_json(json_object(props), _geometry(f), places.c.id)
-    kind_rank = case(_KIND_ORDER, value=places.c.kind, else_=9)
     return (
         select(feature.label("feature"), places.c.id.label("k0"))
-        .join_from(places, hits, hits.c.place_id == places.c.id)
-        .where(and_(true(), *place_conditions(f)))
-        .order_by(
-            hits.c.score.desc(), places.c.population.desc().nulls_last(), kind_rank, places.c.id
-        )
-        .limit(limit)
+        .join_from(ranked, places, places.c.id == ranked.c.place_id)
+        .order_by(ranked.c.position)
     )
 
 
