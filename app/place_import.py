@@ -129,33 +129,43 @@ def script_tag(name: str) -> str:
 _CREATE_STAGING = """
 CREATE TEMP TABLE import_geonames (
     geonames_id bigint PRIMARY KEY, name text, slug text, kind text, country_code text,
-    lon float8, lat float8, population bigint
+    lon float8, lat float8, population bigint, geom geometry(Point, 4326), parent_id bigint
 ) ON COMMIT DROP;
 CREATE TEMP TABLE import_names (geonames_id bigint, name text, lang text, name_key text)
 ON COMMIT DROP;
+SET LOCAL statement_timeout = 0
 """
-# New places get a free slug (the name, or name-geonameid when taken) and, for a parent, the
-# smallest boundary of their country that contains them, else their country.
+# Parents of new places: the smallest boundary of their country that contains them, else their
+# country. Computed as one spatial join (each boundary prepared once), not a lookup per row.
+_PREPARE_STAGED = """
+UPDATE import_geonames SET geom = ST_SetSRID(ST_MakePoint(lon, lat), 4326);
+CREATE INDEX ON import_geonames USING gist (geom);
+ANALYZE import_geonames;
+UPDATE import_geonames g SET parent_id = best.id
+FROM (
+    SELECT DISTINCT ON (s.geonames_id) s.geonames_id, r.id
+    FROM places r JOIN import_geonames s
+      ON r.country_code = s.country_code AND ST_Contains(r.boundary, s.geom)
+    WHERE r.boundary IS NOT NULL
+    ORDER BY s.geonames_id, ST_Area(r.boundary)
+) best
+WHERE best.geonames_id = g.geonames_id;
+UPDATE import_geonames g SET parent_id = c.id
+FROM places c
+WHERE g.parent_id IS NULL AND g.kind <> 'country' AND c.kind = 'country'
+  AND c.country_code = g.country_code
+"""
+# New places get a free slug: their name, or name-geonameid when it is taken.
 _MERGE_PLACES = """
 WITH staged AS (
-    SELECT g.*, ST_SetSRID(ST_MakePoint(g.lon, g.lat), 4326) AS geom,
-           row_number() OVER (PARTITION BY g.slug ORDER BY g.population DESC NULLS LAST,
-                              g.geonames_id) AS slug_rank
+    SELECT g.*, row_number() OVER (PARTITION BY g.slug ORDER BY g.population DESC NULLS LAST,
+                                   g.geonames_id) AS slug_rank
     FROM import_geonames g
 )
 INSERT INTO places AS p (slug, name, kind, country_code, parent_id, geonames_id, population, geom)
 SELECT CASE WHEN s.slug_rank > 1 OR EXISTS (SELECT 1 FROM places o WHERE o.slug = s.slug)
             THEN s.slug || '-' || s.geonames_id ELSE s.slug END,
-       s.name, s.kind, s.country_code,
-       COALESCE(
-           (SELECT r.id FROM places r
-            WHERE r.boundary IS NOT NULL AND r.country_code = s.country_code
-              AND ST_Contains(r.boundary, s.geom)
-            ORDER BY ST_Area(r.boundary) LIMIT 1),
-           (SELECT c.id FROM places c
-            WHERE c.kind = 'country' AND c.country_code = s.country_code AND s.kind <> 'country'
-            ORDER BY c.id LIMIT 1)),
-       s.geonames_id, s.population, s.geom
+       s.name, s.kind, s.country_code, s.parent_id, s.geonames_id, s.population, s.geom
 FROM staged s
 ON CONFLICT (geonames_id) DO UPDATE SET
     geom = EXCLUDED.geom, population = EXCLUDED.population, updated_at = now()
@@ -175,9 +185,24 @@ WHERE NOT EXISTS (SELECT 1 FROM places p WHERE p.geonames_id = n.geonames_id)
 """
 
 
+async def _execute_script(conn: AsyncConnection, script: str) -> None:
+    for statement in script.split(";"):
+        if statement.strip():
+            await conn.execute(text(statement))
+
+
+STAGED_COLUMNS = {
+    "import_geonames": ["geonames_id", "name", "slug", "kind", "country_code", "lon", "lat",
+                        "population"],
+    "import_names": ["geonames_id", "name", "lang", "name_key"],
+}  # fmt: skip
+
+
 async def _copy(conn: AsyncConnection, table: str, records: list[tuple[Any, ...]]) -> None:
-    raw = await conn.get_raw_connection()
-    await raw.driver_connection.copy_records_to_table(table, records=records)  # type: ignore[union-attr]
+    """COPY the rows into a staging table through asyncpg's binary protocol."""
+    raw = (await conn.get_raw_connection()).driver_connection
+    assert raw is not None
+    await raw.copy_records_to_table(table, records=records, columns=STAGED_COLUMNS[table])
 
 
 async def _stage_and_merge(
@@ -185,12 +210,13 @@ async def _stage_and_merge(
     places: list[tuple[Any, ...]],
     names: list[tuple[Any, ...]],
 ) -> ImportCounts:
-    for statement in _CREATE_STAGING.split(";"):
-        if statement.strip():
-            await conn.execute(text(statement))
+    await _execute_script(conn, _CREATE_STAGING)
     await _copy(conn, "import_geonames", places)
     await _copy(conn, "import_names", names)
-    changed = len((await conn.execute(text(_MERGE_PLACES))).all()) if places else 0
+    changed = 0
+    if places:
+        await _execute_script(conn, _PREPARE_STAGED)
+        changed = len((await conn.execute(text(_MERGE_PLACES))).all())
     skipped = int((await conn.execute(text(_UNKNOWN_IDS))).scalar_one())
     added = len((await conn.execute(text(_MERGE_NAMES))).all())
     return ImportCounts(changed, added, skipped)
