@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint fmt db-start db-stop postgis test-tools clean
+.PHONY: run test lint fmt db-start db-stop postgis test-tools bench-gazetteer clean
 
 run: $(STAMP) postgis  ## set up everything and serve on http://127.0.0.1:8000
 	$(BIN)/frontline serve
@@ -31,6 +31,9 @@ db-start: $(STAMP) postgis
 
 db-stop: $(STAMP)
 	$(BIN)/frontline db stop
+
+bench-gazetteer: $(STAMP) postgis  ## gazetteer search latency on 100 000 places
+	$(BIN)/python -m bench.gazetteer
 
 # Reinstall only when the project's dependencies change.
 $(STAMP): pyproject.toml

@@ -187,8 +187,7 @@ def start(base_dir: Path, port: int, *, ephemeral: bool = False) -> Cluster:
         running_port = port
     cluster = Cluster(base_dir, running_port, SUPERUSER, _password(base_dir), DATABASE)
     _wait_ready(bindir, cluster)
-    exists = _psql(bindir, cluster, f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'")
-    if not exists.strip():
+    if not database_exists(cluster, DATABASE):
         create_database(cluster, DATABASE)
     return cluster
 
@@ -225,6 +224,11 @@ def status(base_dir: Path) -> str:
     if is_running(base_dir):
         return f"running on 127.0.0.1:{_postmaster_port(base_dir)} (data in {data})"
     return f"stopped (data in {data})"
+
+
+def database_exists(cluster: Cluster, name: str) -> bool:
+    found = run_sql(cluster, f"SELECT 1 FROM pg_database WHERE datname = '{name}'")
+    return found.strip() == "1"
 
 
 def create_database(cluster: Cluster, name: str, template: str | None = None) -> None:
