@@ -1,4 +1,4 @@
-"""`frontline`: serve, db, migrate, seed, export, places import."""
+"""`frontline`: serve, db, migrate, seed, export, keys, places import."""
 
 import argparse
 import asyncio
@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from app import devdb, migrate, reads
+from app import auth, devdb, migrate, reads
 from app.db import make_engine, resolve_database_url
 from app.errors import ProblemError
 from app.filters import DEFAULT_EVENT_SORT, EventFilter, EventQuery, Page
@@ -17,7 +17,7 @@ from app.place_import import PlaceImportError, import_places
 from app.seed import seed
 from app.settings import get_settings
 from app.views import export_body
-from app.vocab import EventType, values
+from app.vocab import EventType, Scope, values
 
 
 def _database_url() -> str:
@@ -137,6 +137,34 @@ def cmd_places_import(args: argparse.Namespace) -> None:
         sys.exit(f"frontline places import: {exc}; nothing was imported")
 
 
+async def _keys(url: str, args: argparse.Namespace) -> None:
+    settings = get_settings()
+    engine = make_engine(url, settings)
+    try:
+        if args.keys_command == "create":
+            secret = await auth.create_key(engine, settings, args.name, Scope(args.scope))
+            print(f"created key {args.name!r} with scope {args.scope}; it is shown only once:")
+            print(secret)
+        elif args.keys_command == "revoke":
+            if not await auth.revoke_key(engine, args.name):
+                raise ValueError(f"no active key named {args.name!r}")
+            print(f"revoked key {args.name!r}")
+        else:
+            for key in await auth.list_keys(engine):
+                state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+                used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never"
+                print(f"{key.name}\t{','.join(key.scopes)}\t{state}\tlast used {used}")
+    finally:
+        await engine.dispose()
+
+
+def cmd_keys(args: argparse.Namespace) -> None:
+    try:
+        asyncio.run(_keys(_database_url(), args))
+    except ValueError as exc:
+        sys.exit(f"frontline keys: {exc}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="frontline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -169,6 +197,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--place", help="id, slug or name of the place events are tied to")
     export.add_argument("--within", help="id, slug or name of a region with a boundary")
     export.set_defaults(func=cmd_export)
+
+    keys = sub.add_parser("keys", help="API keys for writes (and reads, when required)")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", help="create a key; the secret is printed once")
+    create.add_argument("name")
+    create.add_argument("--scope", choices=values(Scope), default=Scope.WRITE.value)
+    revoke = keys_sub.add_parser("revoke", help="revoke a key by name")
+    revoke.add_argument("name")
+    keys_sub.add_parser("list", help="list keys (names, scopes, state; never secrets)")
+    keys.set_defaults(func=cmd_keys)
 
     places = sub.add_parser("places", help="manage the gazetteer")
     places_sub = places.add_subparsers(dest="places_command", required=True)

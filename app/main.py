@@ -10,9 +10,10 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.utils import get_openapi
 
 from app import __doc__ as summary
-from app.api import events, health, ogc, places
+from app.api import events, health, ogc, places, writes
 from app.db import make_engine, resolve_database_url
 from app.errors import install_error_handlers
+from app.limits import BodySizeLimit
 from app.settings import Settings, get_settings
 
 DESCRIPTION = """
@@ -72,11 +73,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
-        allow_methods=["GET", "HEAD", "OPTIONS"],
+        allow_methods=["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
         allow_headers=["*"],
         expose_headers=["ETag", "Link", "Location"],
     )
-    for module in (ogc, health, events, places):
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
+                       exempt=("/imports",))  # fmt: skip
+    for module in (ogc, health, writes, events, places):
         app.include_router(module.router)
     app.openapi = lambda: _openapi_with_limits(app, settings)  # type: ignore[method-assign]
     return app

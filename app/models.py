@@ -7,6 +7,7 @@ from typing import Any
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Computed,
     DateTime,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
     text,
+    true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSTZRANGE
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -192,6 +194,8 @@ class Event(Base):
     geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
     location_precision: Mapped[str] = mapped_column(String(12), server_default=text("'settlement'"))
     verification: Mapped[str] = mapped_column(String(12), server_default=text("'unverified'"))
+    # False when `verification` is derived from the citations (app.provenance).
+    verification_explicit: Mapped[bool] = mapped_column(Boolean, server_default=true())
     tags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     created_at: Mapped[datetime] = created_at()
@@ -227,6 +231,7 @@ class EventRevision(Base):
         one_of("operation", Operation),
         UniqueConstraint("event_id", "version"),
         Index("ix_event_revisions_changed_at", "changed_at"),
+        Index("ix_event_revisions_event_id_changed_at", "event_id", "changed_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -253,3 +258,4 @@ class ApiKey(Base):
     scopes: Mapped[list[str]] = mapped_column(ARRAY(Text))
     created_at: Mapped[datetime] = created_at()
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

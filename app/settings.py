@@ -32,6 +32,14 @@ class Settings(BaseSettings):
     cache_max_age: int = Field(default=30, description="Cache-Control max-age of reads (s).")
     cors_origins: list[str] = Field(default=["*"], description="Origins allowed to read (CORS).")
     gzip_min_bytes: int = Field(default=2048, description="Smallest response worth gzipping.")
+    require_read_key: bool = Field(
+        default=False, description="Reads need an API key with the read scope (default: public)."
+    )
+    key_pepper: str = Field(
+        default="frontline", description="Server-side secret mixed into API key hashes (HMAC)."
+    )
+    max_body_bytes: int = Field(default=1_048_576, description="Largest JSON write body.")
+    max_import_bytes: int = Field(default=512 * 1_048_576, description="Largest import upload.")
 
 
 @lru_cache
