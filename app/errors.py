@@ -52,6 +52,23 @@ class InvalidParameter(ProblemError):
         self.parameter = parameter
 
 
+class InvalidBody(ProblemError):
+    status = 422
+    code = "invalid-body"
+    title = "Invalid request body"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(
+            f"{field}: {message}", errors=[{"field": field, "in": "body", "message": message}]
+        )
+        self.field = field
+
+
+def invalid_input(name: str, message: str, where: str) -> ProblemError:
+    """The error for bad client input, whether it came in the query or the body."""
+    return InvalidBody(name, message) if where == "body" else InvalidParameter(name, message)
+
+
 class NotFound(ProblemError):
     status = 404
     code = "not-found"
@@ -62,6 +79,30 @@ class Conflict(ProblemError):
     status = 409
     code = "conflict"
     title = "Conflict"
+
+
+class PreconditionFailed(ProblemError):
+    status = 412
+    code = "precondition-failed"
+    title = "Precondition failed"
+
+
+class PreconditionRequired(ProblemError):
+    status = 428
+    code = "precondition-required"
+    title = "Precondition required"
+
+
+class PayloadTooLarge(ProblemError):
+    status = 413
+    code = "payload-too-large"
+    title = "Payload too large"
+
+
+class UnsupportedMediaType(ProblemError):
+    status = 415
+    code = "unsupported-media-type"
+    title = "Unsupported media type"
 
 
 class ServiceUnavailable(ProblemError):

@@ -99,6 +99,7 @@ class EventQuery:
     page: Page
     properties: tuple[str, ...] | None = None
     count: bool = False
+    as_of: datetime | None = None  # answer from the revisions known at this instant
 
 
 @dataclass(frozen=True)

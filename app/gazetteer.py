@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import repository
-from app.errors import InvalidParameter, ProblemError
+from app.errors import InvalidParameter, ProblemError, invalid_input
 from app.filters import PlaceFilter
 from app.names import fold_name
 from app.queries import places as place_sql
@@ -33,22 +33,26 @@ class AmbiguousPlace(ProblemError):
     title = "Ambiguous place name"
 
 
-async def resolve_place(engine: AsyncEngine, key: str, parameter: str) -> PlaceRef:
-    """Exactly one place for ``key``; 400 when none matches, 422 listing candidates when several."""
+async def resolve_place(
+    engine: AsyncEngine, key: str, parameter: str, where: str = "query"
+) -> PlaceRef:
+    """Exactly one place for ``key``; 400 (422 in a body) when none matches, 422 listing the
+    candidates when several do. ``where`` says whether the name came in the query or a body."""
     rows = await repository.fetch_rows(engine, place_sql.place_candidates(key, fold_name(key)))
     best = [row for row in rows if row.rank == rows[0].rank] if rows else []
     if len(best) == 1:
         row = best[0]
         return PlaceRef(row.id, row.slug, row.name, row.kind, row.has_boundary, row.admin_path)
     if not best:
-        raise InvalidParameter(parameter, await _unknown_message(engine, key))
+        raise invalid_input(parameter, await _unknown_message(engine, key), where)
+    name_key = "field" if where == "body" else "parameter"
     candidates = [
         {"id": r.id, "slug": r.slug, "name": r.name, "kind": r.kind, "admin_path": r.admin_path}
         for r in best
     ]
     raise AmbiguousPlace(
         f"{parameter}: {key!r} names {len(best)} places; use one of their slugs or ids.",
-        errors=[{"parameter": parameter, "in": "query", "message": "ambiguous place name"}],
+        errors=[{name_key: parameter, "in": where, "message": "ambiguous place name"}],
         extra={"candidates": candidates},
     )
 

@@ -5,8 +5,10 @@ Routers call these; nothing here knows about HTTP.
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import repository
@@ -15,6 +17,7 @@ from app.errors import NotFound
 from app.filters import EventFilter, EventQuery, Page, PlaceFilter
 from app.gazetteer import resolve_place, resolve_region, search_places
 from app.pages import FeaturePage, build_page
+from app.queries import asof
 from app.queries import events as event_sql
 from app.queries import places as place_sql
 
@@ -36,10 +39,11 @@ async def event_page(engine: AsyncEngine, query: EventQuery, flat: bool = False)
     """One page of events: feature texts, or flat CSV rows when ``flat``."""
     f = await resolve_filter(engine, query.filter)
     build = event_sql.events_csv_page if flat else event_sql.events_page
-    rows = await repository.fetch_rows(engine, build(f, query.page, query.properties))
-    page = build_page(rows, query.page)
+    stmt = _known_at(build(f, query.page, query.properties), query.as_of)
+    page = build_page(await repository.fetch_rows(engine, stmt), query.page)
     if query.count:
-        matched = await repository.fetch_scalar(engine, event_sql.events_count(f))
+        count = _known_at(event_sql.events_count(f), query.as_of)
+        matched = await repository.fetch_scalar(engine, count)
         page = replace(page, number_matched=int(matched))
     return page
 
@@ -50,19 +54,28 @@ async def event_export(
     """Every matching event, streamed in batches through a server-side cursor."""
     f = await resolve_filter(engine, query.filter)
     build = event_sql.events_csv_page if flat else event_sql.events_page
-    stmt = build(f, query.page, query.properties).limit(None)
+    stmt = _known_at(build(f, query.page, query.properties).limit(None), query.as_of)
     return await repository.stream_rows(engine, stmt, chunk_rows)
+
+
+def _known_at(stmt: Select[Any], as_of: datetime | None) -> Select[Any]:
+    """The statement over the present, or over the past rebuilt from history."""
+    return stmt if as_of is None else asof.as_of(stmt, as_of)
 
 
 def csv_header(query: EventQuery) -> list[str]:
     return list(event_sql.csv_columns(query.properties))
 
 
-async def event_feature(engine: AsyncEngine, event_id: int) -> tuple[str, int]:
-    """The event's Feature text and version; 404 when unknown or deleted."""
+async def event_feature(
+    engine: AsyncEngine, event_id: int, as_of: datetime | None = None
+) -> tuple[str, int]:
+    """The event's Feature text and version (as known at ``as_of``); 404 when unknown or
+    deleted."""
     row = None
     if 0 < event_id <= MAX_ID:
-        row = await repository.fetch_one(engine, event_sql.event_lookup(event_id))
+        stmt = _known_at(event_sql.event_lookup(event_id), as_of)
+        row = await repository.fetch_one(engine, stmt)
     if row is None:
         raise NotFound(f"No event with id {event_id}.")
     if row.deleted_at is not None:
@@ -104,3 +117,17 @@ def _box(row: tuple[Any, ...]) -> tuple[float, float, float, float] | None:
     if not row or row[0] is None:
         return None
     return (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
+
+
+_SOURCES = text(
+    """
+    SELECT slug, name, kind, country_code, url,
+           (SELECT count(*) FROM event_sources es WHERE es.source_id = s.id) AS citations
+    FROM sources s ORDER BY slug
+    """
+)
+
+
+async def sources(engine: AsyncEngine) -> list[dict[str, Any]]:
+    """Every source with its citation count."""
+    return [row._asdict() for row in await repository.fetch_rows(engine, _SOURCES)]

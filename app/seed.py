@@ -1,7 +1,8 @@
 """`frontline seed`: load the founding gazetteer and events idempotently.
 
 Places and sources are reference data: re-seeding updates them only when the files changed.
-Events are inserted once and never overwritten, so an analyst's later edits survive.
+Events are inserted once and never overwritten, so an analyst's later edits survive; their
+history is replayed from their citations' publication times.
 """
 
 import json
@@ -15,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.names import fold_name
+from app.provenance import derive_verification
 from app.revisions import record_revision
 from app.settings import REPO_ROOT
 from app.vocab import Operation
@@ -164,16 +166,25 @@ _INSERT_EVENT = text(
     """
     INSERT INTO events (dataset, external_id, title, description, event_type, actors,
                         fatalities, occurred_at, occurred_until, time_precision, place_id, geom,
-                        location_precision, verification, tags)
+                        location_precision, verification, verification_explicit, tags,
+                        created_at, updated_at)
     SELECT :dataset, :external_id, :title, :description, :event_type, :actors, :fatalities,
-           CAST(:occurred_at AS timestamptz), CAST(:occurred_until AS timestamptz),
-           :time_precision, p.id,
+           :occurred_at, :occurred_until, :time_precision, p.id,
            COALESCE(ST_SetSRID(ST_MakePoint(CAST(:lon AS float8), CAST(:lat AS float8)), 4326),
                     p.geom),
-           :location_precision, :verification, :tags
+           :location_precision, :verification, :explicit, :tags, :known_at, :known_at
     FROM places p WHERE p.slug = :place
     ON CONFLICT (dataset, external_id) DO NOTHING
     RETURNING id
+    """
+)
+# A later report about an event: a new version, known from the report's publication time.
+_LATER_REPORT = text(
+    """
+    UPDATE events SET version = version + 1, updated_at = :known_at,
+                      verification = CASE WHEN verification_explicit THEN verification
+                                          ELSE :verification END
+    WHERE id = :id
     """
 )
 _INSERT_CITATION = text(
@@ -191,28 +202,42 @@ def _instant(value: str | None) -> datetime | None:
 
 
 async def insert_event(conn: AsyncConnection, event: dict[str, Any]) -> int:
-    """Insert a seed event with its citations and first revision; 0 when it already exists."""
-    times = {key: _instant(event.get(key)) for key in ("occurred_at", "occurred_until")}
+    """Insert a seed event as its story unfolded; 0 when it already exists.
+
+    The event is created when its first report was published, with that citation; each later
+    report adds its citation as a new revision dated by its publication, and the derived
+    verification moves with it (unless the seed states a status the rule would not derive).
+    """
+    citations = sorted(event.get("citations", []), key=lambda c: c["published_at"])
+    stated = event["verification"]
+    steps = [derive_verification(c["stance"] for c in citations[: i + 1])
+             for i in range(len(citations))]  # fmt: skip
+    explicit = not steps or steps[-1] != stated
+    first_known = _instant(citations[0]["published_at"]) if citations else None
     params = {
-        "dataset": SEED_DATASET,
-        "description": None,
-        "actors": [],
-        "fatalities": None,
-        "occurred_until": None,
-        "lon": None,
-        "lat": None,
-        "tags": [],
+        "dataset": SEED_DATASET, "description": None, "actors": [], "fatalities": None,
+        "lon": None, "lat": None, "tags": [],
         **{k: v for k, v in event.items() if k != "citations"},
-        **times,
-    }
+        "occurred_at": _instant(event["occurred_at"]),
+        "occurred_until": _instant(event.get("occurred_until")),
+        "verification": stated if explicit else steps[0].value,
+        "explicit": explicit,
+        "known_at": first_known or _instant(event["occurred_at"]),
+    }  # fmt: skip
     row = (await conn.execute(_INSERT_EVENT, params)).first()
     if row is None:
         return 0
-    for citation in event.get("citations", []):
-        published = _instant(citation.get("published_at"))
-        params = {"event_id": row.id, "excerpt": None, **citation, "published_at": published}
-        await conn.execute(_INSERT_CITATION, params)
-    await record_revision(conn, row.id, Operation.CREATE, SEED_USER)
+    for index, citation in enumerate(citations):
+        published = _instant(citation["published_at"])
+        cite = {"event_id": row.id, "excerpt": None, **citation, "published_at": published}
+        await conn.execute(_INSERT_CITATION, cite)
+        if index > 0:
+            later = {"id": row.id, "known_at": published, "verification": steps[index].value}
+            await conn.execute(_LATER_REPORT, later)
+        operation = Operation.CREATE if index == 0 else Operation.UPDATE
+        await record_revision(conn, row.id, operation, SEED_USER)
+    if not citations:
+        await record_revision(conn, row.id, Operation.CREATE, SEED_USER)
     return 1
 
 

@@ -4,6 +4,7 @@ A router names the resource; these pick the query shape for the format and build
 """
 
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from fastapi import Request
@@ -59,9 +60,14 @@ def export_body(
 
 
 async def event_feature(
-    request: Request, engine: AsyncEngine, event_id: int, fmt: Format, settings: Settings
+    request: Request,
+    engine: AsyncEngine,
+    event_id: int,
+    fmt: Format,
+    settings: Settings,
+    as_of: datetime | None = None,
 ) -> Response:
-    feature, version = await reads.event_feature(engine, event_id)
+    feature, version = await reads.event_feature(engine, event_id, as_of)
     return responses.feature_response(
         request,
         feature,

@@ -9,7 +9,7 @@ from app import views
 from app.api.deps import AppSettings, Engine, OutputFormat
 from app.filters import EventQuery
 from app.params.common import forbid_unknown_params
-from app.params.events import event_query
+from app.params.events import AsOfQuery, as_of_param, event_query
 from app.responses import GEOJSON_RESPONSES
 
 router = APIRouter(tags=["events"], dependencies=[Depends(forbid_unknown_params)])
@@ -67,5 +67,7 @@ async def get_event(
     settings: AppSettings,
     fmt: OutputFormat,
     event_id: Annotated[int, Path(description="Event id", examples=[1])],
+    as_of: AsOfQuery = None,
 ) -> Response:
-    return await views.event_feature(request, engine, event_id, fmt, settings)
+    when = as_of_param(as_of)
+    return await views.event_feature(request, engine, event_id, fmt, settings, when)

@@ -1,5 +1,6 @@
 """Query parameters of the events collection (the same on /events and OGC items)."""
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Query
@@ -139,6 +140,20 @@ def event_page(
     return make_page(settings, limit, cursor, sort, EVENT_SORT_TYPES)
 
 
+AsOfQuery = Annotated[
+    str | None,
+    Query(
+        description="An RFC 3339 instant: answer with the events as they were known then "
+        "(later events, edits and deletions not yet applied), from the revision history.",
+        examples=["2025-03-19T12:00:00Z"],
+    ),
+]
+
+
+def as_of_param(as_of: str | None) -> datetime | None:
+    return parse_instant(as_of, "as_of") if as_of is not None else None
+
+
 def event_query(
     f: Annotated[EventFilter, Depends(event_filter)],
     page: Annotated[Page, Depends(event_page)],
@@ -156,6 +171,8 @@ def event_query(
             examples=[True],
         ),
     ] = False,
+    as_of: AsOfQuery = None,
 ) -> EventQuery:
     chosen = _csv(properties, "properties", list(EVENT_PROPERTY_NAMES)) if properties else None
-    return EventQuery(filter=f, page=page, properties=chosen, count=count)
+    return EventQuery(filter=f, page=page, properties=chosen, count=count,
+                      as_of=as_of_param(as_of))  # fmt: skip

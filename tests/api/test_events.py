@@ -308,7 +308,7 @@ def problem(response: object) -> dict[str, object]:
         (
             "colour=red",
             "colour",
-            "unknown query parameter; this endpoint accepts: actor, bbox, count, cursor, "
+            "unknown query parameter; this endpoint accepts: actor, as_of, bbox, count, cursor, "
             "datetime, event_type, f, include_deleted, limit, min_fatalities, near, place, "
             "properties, q, radius, sortby, source, updated_since, verification, within",
         ),
