@@ -141,6 +141,13 @@ class Source(Base):
     created_at: Mapped[datetime] = created_at()
 
 
+DURING = (
+    "CASE WHEN occurred_until IS NULL OR occurred_until = occurred_at "
+    "THEN tstzrange(occurred_at, occurred_at, '[]') "
+    "ELSE tstzrange(occurred_at, occurred_until, '[)') END"
+)
+
+
 class Event(Base):
     __tablename__ = "events"
     __table_args__ = (
@@ -182,13 +189,9 @@ class Event(Base):
     fatalities: Mapped[int | None] = mapped_column(Integer)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     occurred_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # The span an event covers; a point in time when occurred_until is unknown.
-    during: Mapped[Any] = mapped_column(
-        TSTZRANGE,
-        Computed(
-            "tstzrange(occurred_at, COALESCE(occurred_until, occurred_at), '[]')", persisted=True
-        ),
-    )
+    # The span an event covers, [occurred_at, occurred_until) (end exclusive, like OGC
+    # intervals); a point in time when occurred_until is unknown or equal.
+    during: Mapped[Any] = mapped_column(TSTZRANGE, Computed(DURING, persisted=True))
     time_precision: Mapped[str] = mapped_column(String(8), server_default=text("'day'"))
     place_id: Mapped[int | None] = mapped_column(ForeignKey("places.id", ondelete="RESTRICT"))
     geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))

@@ -27,9 +27,11 @@ SELECT k.event_id AS id, s->>'dataset' AS dataset, s->>'external_id' AS external
        (s->>'fatalities')::int AS fatalities,
        (s->>'occurred_at')::timestamptz AS occurred_at,
        (s->>'occurred_until')::timestamptz AS occurred_until,
-       tstzrange((s->>'occurred_at')::timestamptz,
-                 COALESCE((s->>'occurred_until')::timestamptz, (s->>'occurred_at')::timestamptz),
-                 '[]') AS during,
+       CASE WHEN s->>'occurred_until' IS NULL OR s->>'occurred_until' = s->>'occurred_at'
+            THEN tstzrange((s->>'occurred_at')::timestamptz, (s->>'occurred_at')::timestamptz, '[]')
+            ELSE tstzrange((s->>'occurred_at')::timestamptz, (s->>'occurred_until')::timestamptz,
+                           '[)')
+       END AS during,
        s->>'time_precision' AS time_precision, (s->>'place_id')::bigint AS place_id,
        ST_SetSRID(ST_GeomFromGeoJSON(s->'geometry'), 4326) AS geom,
        s->>'location_precision' AS location_precision, s->>'verification' AS verification,

@@ -67,7 +67,10 @@ def in_interval(row: EventRow, interval: Interval) -> bool:
     starts_before_end = interval.end is None or (
         row.start <= interval.end if interval.end_inclusive else row.start < interval.end
     )
-    ends_after_start = interval.start is None or row.end >= interval.start
+    # Spans are half-open [start, end); an instant (end == start) is the one point.
+    ends_after_start = interval.start is None or (
+        row.end > interval.start if row.end > row.start else row.end >= interval.start
+    )
     return starts_before_end and ends_after_start
 
 
