@@ -17,7 +17,6 @@ from app.auth import Principal
 from app.bodies import CitationBody, EventCreate, EventUpdate, SourceCreate, merge_patch
 from app.errors import Conflict, InvalidBody, NotFound, PreconditionFailed, ProblemError
 from app.gazetteer import resolve_place
-from app.provenance import derive_verification
 from app.revisions import record_revision
 from app.vocab import Operation
 
@@ -86,13 +85,14 @@ _CITE = text(
     """
 )
 _KNOWN_SOURCES = text("SELECT slug FROM sources WHERE slug = ANY(:slugs)")
+# The rule of app.provenance, as the SQL function migration 0005 defines.
 _DERIVE = text(
     """
-    UPDATE events e SET verification = :verification
-    WHERE e.id = :id AND NOT e.verification_explicit AND e.verification <> :verification
+    UPDATE events e SET verification = derived_verification(ARRAY(
+        SELECT stance FROM event_sources WHERE event_id = e.id))
+    WHERE e.id = :id AND NOT e.verification_explicit
     """
 )
-_STANCES = text("SELECT stance FROM event_sources WHERE event_id = :id")
 # The editable fields of an event as a body would give them (PATCH merges into this).
 _EDITABLE = text(
     """
@@ -131,9 +131,7 @@ async def _after_change(
     conn: AsyncConnection, event_id: int, operation: Operation, who: Principal
 ) -> None:
     """Derive verification from the citations (unless set by hand), then record history."""
-    stances = (await conn.execute(_STANCES, {"id": event_id})).scalars().all()
-    derived = derive_verification(stances).value
-    await conn.execute(_DERIVE, {"id": event_id, "verification": derived})
+    await conn.execute(_DERIVE, {"id": event_id})
     await record_revision(conn, event_id, operation, who.name)
 
 

@@ -2,6 +2,7 @@
 
 import asyncio
 import uuid
+from itertools import combinations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -11,6 +12,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app import devdb, migrate
 from app.migrate import include_object
 from app.models import Base
+from app.provenance import derive_verification
+from app.vocab import Stance
+from tests.conftest import TEMPLATE_DB
 
 
 def _scalar(url: str, sql: str) -> object:
@@ -66,3 +70,14 @@ def test_models_and_migrations_agree(cluster: devdb.Cluster) -> None:
             await engine.dispose()
 
     assert asyncio.run(diff()) == []
+
+
+def test_sql_verification_rule_matches_the_python_one(cluster: devdb.Cluster) -> None:
+    """derived_verification() (used by bulk writes) and app.provenance agree on every mix."""
+    stances = [s.value for s in Stance]
+    mixes = [list(c) for n in range(len(stances) + 1) for c in combinations(stances, n)]
+    rows = ", ".join(f"(ARRAY[{', '.join(repr(s) for s in mix)}]::text[])" for mix in mixes)
+    rows = rows.replace("(ARRAY[]::text[])", "('{}'::text[])")
+    sql = f"SELECT json_agg(derived_verification(s)) FROM (VALUES {rows}) v(s)"
+    got = _scalar(cluster.url(TEMPLATE_DB), sql)
+    assert got == [derive_verification(mix).value for mix in mixes]
