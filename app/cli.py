@@ -10,6 +10,7 @@ from pathlib import Path
 from app import auth, devdb, migrate, reads
 from app.db import make_engine, resolve_database_url
 from app.errors import ProblemError
+from app.event_import import ImportFileError, ImportReport, import_events
 from app.filters import DEFAULT_EVENT_SORT, EventFilter, EventQuery, Page
 from app.formats import Format
 from app.parsing import parse_bbox, parse_csv_list, parse_datetime
@@ -165,6 +166,44 @@ def cmd_keys(args: argparse.Namespace) -> None:
         sys.exit(f"frontline keys: {exc}")
 
 
+async def _import_events(url: str, args: argparse.Namespace, total: int) -> ImportReport:
+    engine = make_engine(url, get_settings())
+
+    def progress(rows: int) -> None:
+        print(f"\rread {rows:,} rows", end="", file=sys.stderr, flush=True)
+
+    try:
+        who = f"cli:{args.dataset}"
+        return await import_events(
+            engine,
+            Path(args.file),
+            args.dataset,
+            who,
+            partial=args.partial,
+            fmt=args.format,
+            progress=progress,
+        )
+    finally:
+        print(f"\r{total:,} bytes read", file=sys.stderr)
+        await engine.dispose()
+
+
+def cmd_import(args: argparse.Namespace) -> None:
+    try:
+        total = Path(args.file).stat().st_size
+        report = asyncio.run(_import_events(_database_url(), args, total))
+    except (ImportFileError, OSError) as exc:
+        sys.exit(f"frontline import: {exc}; nothing was imported")
+    for bad in report.rejected:
+        print(f"line {bad['line']}: {bad['column']}: {bad['reason']}", file=sys.stderr)
+    summary = (f"{report.rows} rows: {report.inserted} inserted, {report.updated} updated, "
+               f"{report.unchanged} unchanged, {report.rejected_count} rejected")  # fmt: skip
+    if not report.written:
+        sys.exit(f"frontline import: {summary}; nothing was written (use --partial to keep "
+                 "the good rows)")  # fmt: skip
+    print(summary)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="frontline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -197,6 +236,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--place", help="id, slug or name of the place events are tied to")
     export.add_argument("--within", help="id, slug or name of a region with a boundary")
     export.set_defaults(func=cmd_export)
+
+    imp_events = sub.add_parser(
+        "import", help="import events from ACLED-style CSV, UCDP GED-style CSV or GeoJSON"
+    )
+    imp_events.add_argument("file")
+    imp_events.add_argument("--dataset", required=True, help="dataset the rows belong to")
+    imp_events.add_argument("--format", choices=["acled", "ucdp", "geojson"])
+    imp_events.add_argument("--partial", action="store_true", help="keep the good rows")
+    imp_events.set_defaults(func=cmd_import)
 
     keys = sub.add_parser("keys", help="API keys for writes (and reads, when required)")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)

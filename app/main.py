@@ -10,7 +10,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.utils import get_openapi
 
 from app import __doc__ as summary
-from app.api import events, health, ogc, places, writes
+from app.api import events, health, imports, ogc, places, writes
 from app.db import make_engine, resolve_database_url
 from app.errors import install_error_handlers
 from app.limits import BodySizeLimit
@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
                        exempt=("/imports",))  # fmt: skip
-    for module in (ogc, health, writes, events, places):
+    for module in (ogc, health, writes, imports, events, places):
         app.include_router(module.router)
     app.openapi = lambda: _openapi_with_limits(app, settings)  # type: ignore[method-assign]
     return app

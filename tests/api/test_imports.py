@@ -1,0 +1,299 @@
+"""Bulk imports: ACLED, UCDP and GeoJSON; idempotent, revisioned, all or nothing."""
+
+import asyncio
+import csv
+import gzip
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from app.auth import create_key
+from app.db import make_engine
+from app.event_import import ImportReport, import_events
+from app.seed import seed
+from app.vocab import Scope
+from tests.conftest import client_for, settings_for
+
+TABLES = ("places", "place_names", "sources", "events", "event_sources", "event_revisions")
+ACLED_COLUMNS = ["event_id_cnty", "event_date", "event_type", "sub_event_type", "actor1",
+                 "actor2", "admin1", "location", "latitude", "longitude", "geo_precision",
+                 "time_precision", "source", "notes", "fatalities"]  # fmt: skip
+ACLED = [
+    ["UKR1001", "2025-03-18", "Battles", "Armed clash", "Military Forces of Russia",
+     "Military Forces of Ukraine", "Belgorod", "Demidovka", "50.8537", "35.5199", "1", "1",
+     "Ministry of Defence of Russia", "Clashes reported at the border.", "0"],
+    ["UKR1002", "19 March 2025", "Explosions/Remote violence",
+     "Shelling/artillery/missile attack", "Military Forces of Ukraine", "", "Kursk", "Sudzha",
+     "51.19", "35.27", "1", "1", "Kommersant; Meduza", "Shelling of the town.", "2"],
+    ["UKR1003", "2025-03-20", "Explosions/Remote violence", "Air/drone strike",
+     "Military Forces of Russia", "Civilians (Ukraine)", "Sumy", "Novaya Derevnya", "50.95",
+     "34.95", "2", "2", "Suspilne", "Strike near a village.", "1"],
+    ["UKR1004", "2025-03-21", "Strategic developments", "Non-violent transfer of territory",
+     "Military Forces of Russia", "", "Kursk", "Kursk", "51.73733", "36.18735", "3", "3",
+     "ISW", "", "0"],
+    ["UKR1005", "2025-03-22", "Violence against civilians", "Attack", "Unidentified",
+     "Civilians (Ukraine)", "Kharkiv", "Kharkiv", "49.98", "36.25", "1", "1", "Suspilne", "", ""],
+]  # fmt: skip
+
+
+def acled_csv(rows: list[list[str]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(ACLED_COLUMNS)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def write(tmp_path: Path, name: str, content: str) -> Path:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    return path
+
+
+async def _with_engine(url: str, work):  # type: ignore[no-untyped-def]
+    engine = make_engine(url, settings_for(url))
+    try:
+        return await work(engine)
+    finally:
+        await engine.dispose()
+
+
+def run_import(url: str, path: Path, dataset: str = "acled", **kw: object) -> ImportReport:
+    return asyncio.run(_with_engine(url, lambda e: import_events(e, path, dataset, "test", **kw)))  # type: ignore[arg-type]
+
+
+def dump(url: str) -> dict[str, list[str]]:
+    async def work(engine):  # type: ignore[no-untyped-def]
+        async with engine.connect() as conn:
+            return {
+                t: sorted(json.dumps(r, sort_keys=True, default=str) for r in
+                          (await conn.execute(text(f"SELECT to_jsonb(x) FROM {t} x"))).scalars())
+                for t in TABLES
+            }  # fmt: skip
+
+    result: dict[str, list[str]] = asyncio.run(_with_engine(url, work))
+    return result
+
+
+@pytest.fixture
+def seeded(fresh_url: str) -> str:
+    asyncio.run(_with_engine(fresh_url, seed))
+    return fresh_url
+
+
+def events_of(client: TestClient, dataset_prefix: str = "UKR") -> dict[str, dict[str, object]]:
+    features = client.get("/events", params={"limit": "10000"}).json()["features"]
+    return {f["properties"]["external_id"]: f for f in features
+            if str(f["properties"]["external_id"]).startswith(dataset_prefix)}  # fmt: skip
+
+
+def test_acled_import_maps_resolves_and_creates(seeded: str, tmp_path: Path) -> None:
+    report = run_import(seeded, write(tmp_path, "acled.csv", acled_csv(ACLED)))
+    assert (report.rows, report.inserted, report.rejected_count, report.written) == (5, 5, 0, True)
+    with client_for(seeded) as client:
+        got = events_of(client)
+        demidovka = got["UKR1001"]["properties"]
+        assert demidovka["place_slug"] == "demidovka" and demidovka["event_type"] == "battle"
+        assert demidovka["occurred_at"] == "2025-03-18T00:00:00+00:00"
+        assert demidovka["citations"] == [{"source": "ministry-of-defence-of-russia",
+                                           "stance": "reports"}]  # fmt: skip
+        sudzha = got["UKR1002"]["properties"]
+        assert sudzha["place_slug"] == "sudzha" and sudzha["event_type"] == "shelling"
+        assert sudzha["source_count"] == 2 and sudzha["fatalities"] == 2
+        village = got["UKR1003"]["properties"]
+        assert village["place_name"] == "Novaya Derevnya"  # created: not in the gazetteer
+        assert (village["location_precision"], village["time_precision"]) == ("near", "week")
+        path = client.get(f"/places/{village['place_slug']}").json()["properties"]["admin_path"]
+        assert path == "Novaya Derevnya, Sumy Oblast, Ukraine"
+        assert got["UKR1004"]["properties"]["event_type"] == "territorial_change"
+        assert got["UKR1005"]["properties"]["fatalities"] is None
+        history = client.get(f"/events/{got['UKR1001']['id']}/history").json()
+        assert [r["operation"] for r in history["revisions"]] == ["create"]
+
+
+def test_reimport_changes_nothing_and_a_changed_row_is_a_new_version(
+    seeded: str, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "acled.csv", acled_csv(ACLED))
+    run_import(seeded, path)
+    before = dump(seeded)
+    again = run_import(seeded, path)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 5)
+    assert dump(seeded) == before
+    changed = [row[:] for row in ACLED]
+    changed[1][14] = "3"  # fatalities of UKR1002
+    report = run_import(seeded, write(tmp_path, "acled2.csv", acled_csv(changed)))
+    assert (report.inserted, report.updated, report.unchanged) == (0, 1, 4)
+    with client_for(seeded) as client:
+        event = events_of(client)["UKR1002"]
+        assert event["properties"]["fatalities"] == 3 and event["properties"]["version"] == 2
+        history = client.get(f"/events/{event['id']}/history").json()["revisions"]
+        assert history[1]["changes"]["fatalities"] == {"from": 2, "to": 3}
+
+
+BAD_ROWS = [
+    (["UKR2001", "2025-03-18", "Battles", "", "", "", "", "X", "95", "35", "1", "1", "S", "", ""],
+     "latitude/longitude", "Value error, latitude 95 is outside [-90, 90]"),
+    (["UKR2001", "18/03/2025", "Battles", "", "", "", "", "X", "50", "35", "1", "1", "S", "", ""],
+     "event_date", "'18/03/2025' is not a date (YYYY-MM-DD)"),
+    (["UKR2001", "2025-03-18", "Picnics", "", "", "", "", "X", "50", "35", "1", "1", "S", "", ""],
+     "event_type", "unknown ACLED event type 'Picnics'"),
+    (["UKR2001", "2025-03-18", "Battles", "", "", "", "", "X", "50", "35", "9", "1", "S", "", ""],
+     "geo_precision", "unknown code '9'; expected one of [1, 2, 3]"),
+    (["UKR2001", "2025-03-18", "Battles", "", "", "", "", "X", "50", "35", "1", "1", "S", "", "-4"],
+     "fatalities", "Input should be greater than or equal to 0"),
+    (["", "2025-03-18", "Battles", "", "", "", "", "X", "50", "35", "1", "1", "S", "", ""],
+     "external_id", "every row needs an id"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("bad", "column", "reason"), BAD_ROWS)
+def test_one_bad_row_leaves_the_database_exactly_as_before(
+    seeded: str, tmp_path: Path, bad: list[str], column: str, reason: str
+) -> None:
+    before = dump(seeded)
+    rows = [*ACLED[:2], bad, *ACLED[2:]]
+    report = run_import(seeded, write(tmp_path, "bad.csv", acled_csv(rows)))
+    assert not report.written and report.rejected_count == 1
+    assert report.rejected == [{"line": 4, "column": column, "reason": reason}]
+    assert dump(seeded) == before
+
+
+def test_partial_keeps_the_good_rows_and_reports_duplicates(seeded: str, tmp_path: Path) -> None:
+    rows = [*ACLED, BAD_ROWS[0][0], ACLED[0]]
+    report = run_import(seeded, write(tmp_path, "partial.csv", acled_csv(rows)), partial=True)
+    assert report.written and report.inserted == 5
+    assert report.rejected == [
+        {"line": 7, "column": "latitude/longitude",
+         "reason": "Value error, latitude 95 is outside [-90, 90]"},
+        {"line": 8, "column": "external_id", "reason": "duplicate of line 2 ('UKR1001')"},
+    ]  # fmt: skip
+
+
+UCDP_COLUMNS = ["id", "type_of_violence", "dyad_name", "side_a", "side_b", "source_office",
+                "source_date", "source_article", "where_prec", "where_coordinates",
+                "where_description", "latitude", "longitude", "date_prec", "date_start",
+                "date_end", "best", "low", "high"]  # fmt: skip
+UCDP = [
+    ["190001", "1", "Government of Ukraine - DPR", "Government of Ukraine", "DPR",
+     "Reuters;Interfax", "2017-02-01;2017-02-02", '"Reuters,2017-02-01,Fighting in Avdiivka"',
+     "1", "Avdiivka town", "Avdiivka", "48.13989", "37.74255", "1", "2017-01-29", "2017-02-03",
+     "12", "10", "20"],
+    ["190002", "3", "DPR - Civilians", "DPR", "Civilians", "OSCE", "2016-05-10", "", "4",
+     "Donetsk oblast", "Donetsk oblast", "48.0", "37.8", "3", "2016-05-01", "2016-05-31", "1",
+     "1", "1"],
+]  # fmt: skip
+
+
+def test_ucdp_import_maps_spans_precisions_and_sources(seeded: str, tmp_path: Path) -> None:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([UCDP_COLUMNS, *UCDP])
+    report = run_import(seeded, write(tmp_path, "ged.csv", out.getvalue()), dataset="ucdp-ged")
+    assert (report.format, report.inserted) == ("ucdp", 2)
+    with client_for(seeded) as client:
+        got = {f["properties"]["external_id"]: f["properties"] for f in
+               client.get("/events", params={"limit": "10000"}).json()["features"]}  # fmt: skip
+        avdiivka = got["190001"]
+        assert (avdiivka["occurred_at"], avdiivka["occurred_until"]) == (
+            "2017-01-29T00:00:00+00:00",
+            "2017-02-04T00:00:00+00:00",
+        )
+        assert avdiivka["fatalities"] == 12 and avdiivka["place_slug"] == "avdiivka"
+        assert avdiivka["location_precision"] == "exact" and avdiivka["event_type"] == "battle"
+        assert {c["source"] for c in avdiivka["citations"]} == {
+            "reuters",
+            "interfax",
+            "ucdp-georeferenced-event-dataset",
+        }
+        oblast = got["190002"]
+        assert oblast["place_slug"] == "donetsk-oblast" and oblast["time_precision"] == "month"
+        assert oblast["event_type"] == "violence_against_civilians"
+        # Whole days: 3 February is in the span, 4 February is not.
+        assert (
+            client.get("/events", params={"datetime": "2017-02-03", "limit": "100"}).json()[
+                "numberReturned"
+            ]
+            == 1
+        )
+        assert (
+            client.get("/events", params={"datetime": "2017-02-04", "limit": "100"}).json()[
+                "numberReturned"
+            ]
+            == 0
+        )
+
+
+def test_geojson_import(seeded: str, tmp_path: Path) -> None:
+    feature = {"type": "Feature", "id": "gj-1",
+               "geometry": {"type": "Point", "coordinates": [35.59, 50.83]},
+               "properties": {"title": "Advance near Prilesye", "event_type": "ground_operation",
+                              "occurred_at": "2025-03-20T00:00:00Z", "place": "Prilesye",
+                              "location_precision": "near",
+                              "citations": [{"source": "isw", "stance": "reports"}]}}  # fmt: skip
+    path = write(tmp_path, "events.geojson",
+                 json.dumps({"type": "FeatureCollection", "features": [feature]}))  # fmt: skip
+    report = run_import(seeded, path, dataset="desk")
+    assert (report.format, report.inserted) == ("geojson", 1)
+    with client_for(seeded) as client:
+        hit = client.get("/events", params={"q": "Advance near Prilesye"}).json()["features"]
+        props = next(f["properties"] for f in hit if f["properties"]["dataset"] == "desk")
+        assert props["place_slug"] == "prilesye" and props["citations"][0]["source"] == "isw"
+
+
+@pytest.fixture
+def http(seeded: str) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    secret = asyncio.run(
+        _with_engine(seeded, lambda e: create_key(e, settings_for(seeded), "importer", Scope.WRITE))
+    )
+    with client_for(seeded, max_import_bytes=200_000) as client:
+        yield client, {"Authorization": f"Bearer {secret}"}
+
+
+def test_post_imports(http: tuple[TestClient, dict[str, str]], seeded: str) -> None:
+    client, auth = http
+    body = gzip.compress(acled_csv(ACLED).encode())
+    ok = client.post("/imports?dataset=acled", content=body,
+                     headers={**auth, "Content-Type": "text/csv"})  # fmt: skip
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["inserted"] == 5
+    before = dump(seeded)
+    bad = client.post("/imports?dataset=acled", content=acled_csv([*ACLED, BAD_ROWS[1][0]]),
+                      headers={**auth, "Content-Type": "text/csv"})  # fmt: skip
+    assert bad.status_code == 422
+    problem = bad.json()
+    assert problem["errors"] == [
+        {"line": 7, "column": "event_date", "message": "'18/03/2025' is not a date (YYYY-MM-DD)"}
+    ]
+    assert problem["report"]["written"] is False
+    huge = client.post("/imports?dataset=acled", content=b"x" * 300_000,
+                       headers={**auth, "Content-Type": "text/csv"})  # fmt: skip
+    assert huge.status_code == 413
+    junk = client.post("/imports?dataset=acled", content=b"hello,world\n1,2\n",
+                       headers={**auth, "Content-Type": "text/csv"})  # fmt: skip
+    assert junk.status_code == 422
+    assert junk.json()["detail"].startswith("body: not an ACLED-style CSV")
+    assert dump(seeded) == before
+
+
+def test_cli_import(seeded: str, tmp_path: Path) -> None:
+    path = write(tmp_path, "acled.csv", acled_csv([*ACLED, BAD_ROWS[0][0]]))
+    env = {**os.environ, "DATABASE_URL": seeded}
+    command = [sys.executable, "-m", "app.cli", "import", str(path), "--dataset", "acled"]
+    refused = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    assert refused.returncode == 1
+    assert "line 7: latitude/longitude: Value error, latitude 95" in refused.stderr
+    assert "6 rows: 0 inserted, 0 updated, 0 unchanged, 1 rejected; nothing was written" in (
+        refused.stderr
+    )
+    kept = subprocess.run([*command, "--partial"], capture_output=True, text=True, env=env,
+                          check=False)  # fmt: skip
+    assert kept.returncode == 0, kept.stderr
+    assert kept.stdout.strip() == "6 rows: 5 inserted, 0 updated, 0 unchanged, 1 rejected"
