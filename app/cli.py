@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from app import auth, devdb, migrate, reads
+from app import auth, backup, devdb, migrate, reads
 from app.db import make_engine, resolve_database_url
 from app.errors import ProblemError
 from app.event_import import ImportFileError, ImportReport, import_events
@@ -204,6 +204,17 @@ def cmd_import(args: argparse.Namespace) -> None:
     print(summary)
 
 
+def cmd_backup(args: argparse.Namespace) -> None:
+    try:
+        if args.command == "backup":
+            backup.backup(_database_url(), Path(args.file))
+        else:
+            backup.restore(_database_url(), Path(args.file))
+    except backup.BackupError as exc:
+        sys.exit(f"frontline {args.command}: {exc}")
+    print(f"{args.command}: {args.file}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="frontline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -245,6 +256,14 @@ def build_parser() -> argparse.ArgumentParser:
     imp_events.add_argument("--format", choices=["acled", "ucdp", "geojson"])
     imp_events.add_argument("--partial", action="store_true", help="keep the good rows")
     imp_events.set_defaults(func=cmd_import)
+
+    for name, text in (
+        ("backup", "dump the whole database to FILE (pg_dump custom format)"),
+        ("restore", "restore a dump made by `frontline backup` (all or nothing)"),
+    ):
+        tool = sub.add_parser(name, help=text)
+        tool.add_argument("file")
+        tool.set_defaults(func=cmd_backup)
 
     keys = sub.add_parser("keys", help="API keys for writes (and reads, when required)")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
