@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.errors import ProblemError
+from app.ratelimit import Buckets
 from app.settings import Settings
 from app.vocab import Scope
 
@@ -146,6 +147,9 @@ def require(scope: Scope) -> Any:
 
     async def check(request: Request) -> Principal:
         settings: Settings = request.app.state.settings
+        limits = _limits(request, settings)
+        if scope is not Scope.READ:
+            limits.per_ip.take(request.client.host if request.client else "unknown")
         token = _bearer(request)
         if token is None:
             if scope is Scope.READ and not settings.require_read_key:
@@ -155,9 +159,27 @@ def require(scope: Scope) -> Any:
         principal = await authenticate(request.app.state.engine, settings, token)
         if scope not in principal.scopes:
             raise Forbidden(f"The key {principal.name!r} lacks the {scope} scope.")
+        if scope is not Scope.READ:
+            limits.per_key.take(principal.name)
         return principal
 
     return check
+
+
+@dataclass
+class WriteLimits:
+    per_key: Buckets
+    per_ip: Buckets
+
+
+def _limits(request: Request, settings: Settings) -> WriteLimits:
+    """The app's rate-limit buckets, made on first use."""
+    state = request.app.state
+    if not hasattr(state, "write_limits"):
+        state.write_limits = WriteLimits(Buckets(settings.writes_per_minute_per_key),
+                                         Buckets(settings.writes_per_minute_per_ip))  # fmt: skip
+    limits: WriteLimits = state.write_limits
+    return limits
 
 
 Writer = Annotated[Principal, Depends(require(Scope.WRITE))]

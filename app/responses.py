@@ -20,7 +20,15 @@ GEOJSON_RESPONSES: dict[int | str, dict[str, Any]] = {
     },
     304: {"description": "Not modified (the `If-None-Match` ETag still holds)"},
 }
-HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:"
+HTML_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 def etag_of(parts: Iterable[str]) -> str:
@@ -119,7 +127,7 @@ def html_response(text: str, status_code: int = 200) -> Response:
         text,
         status_code=status_code,
         media_type=MEDIA_TYPES[Format.HTML],
-        headers={"Content-Security-Policy": HTML_CSP, "X-Content-Type-Options": "nosniff"},
+        headers={"Content-Security-Policy": HTML_CSP, **SECURITY_HEADERS},
     )
 
 

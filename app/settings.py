@@ -39,6 +39,12 @@ class Settings(BaseSettings):
         default="frontline", description="Server-side secret mixed into API key hashes (HMAC)."
     )
     max_body_bytes: int = Field(default=1_048_576, description="Largest JSON write body.")
+    writes_per_minute_per_key: int = Field(
+        default=600, description="Write rate limit per API key (0: none)."
+    )
+    writes_per_minute_per_ip: int = Field(
+        default=1200, description="Write attempts per client address, failed ones too (0: none)."
+    )
     max_import_bytes: int = Field(default=512 * 1_048_576, description="Largest import upload.")
 
 

@@ -116,6 +116,9 @@ def test_html_pages_for_browsers(client: TestClient, path: str, expected: str) -
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert "script-src" not in response.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["x-content-type-options"] == "nosniff"
     assert expected in response.text and "<script" not in response.text
 
 

@@ -392,3 +392,28 @@ def test_ogc_part4_routes_write_too(api: Api) -> None:
     deleted = api.client.delete(path, headers=api.auth(**{"If-Match": '"1"'}))
     assert deleted.status_code == 204
     assert api.client.get(path).status_code == 404
+
+
+def test_writes_are_rate_limited_per_key_and_per_address(fresh_url: str) -> None:
+    keys = asyncio.run(_prepare(fresh_url))
+    with client_for(fresh_url, writes_per_minute_per_key=2) as client:
+        auth = {"Authorization": f"Bearer {keys['writer']}"}
+        assert [client.post("/events", json=EVENT, headers=auth).status_code for _ in range(3)] == [
+            201,
+            201,
+            429,
+        ]
+        refused = client.post("/events", json=EVENT, headers=auth)
+        assert refused.headers["retry-after"] == "30"
+        assert refused.json()["title"] == "Too many requests"
+        other = {"Authorization": f"Bearer {keys['admin']}"}
+        assert client.post("/events", json=EVENT, headers=other).status_code == 201
+    with client_for(fresh_url, writes_per_minute_per_ip=3) as client:
+        guesses = [
+            client.post(
+                "/events", json=EVENT, headers={"Authorization": f"Bearer fl_guess{i}"}
+            ).status_code
+            for i in range(5)
+        ]
+        assert guesses == [401, 401, 401, 429, 429]
+        assert client.get("/events").status_code == 200  # reads are not limited

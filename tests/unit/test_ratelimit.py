@@ -1,0 +1,22 @@
+"""Token buckets: a burst up to the limit, then one write per refill interval."""
+
+import pytest
+
+from app.ratelimit import Buckets, TooManyRequests
+
+
+def test_burst_then_refill() -> None:
+    buckets = Buckets(per_minute=3)
+    for _ in range(3):
+        buckets.take("k", now=0.0)
+    with pytest.raises(TooManyRequests) as refused:
+        buckets.take("k", now=0.0)
+    assert refused.value.headers == {"Retry-After": "20"}
+    buckets.take("k", now=20.0)  # one token back after 60/3 s
+    buckets.take("other", now=0.0)  # callers do not share buckets
+
+
+def test_zero_disables() -> None:
+    buckets = Buckets(per_minute=0)
+    for _ in range(1000):
+        buckets.take("k")
