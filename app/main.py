@@ -34,6 +34,27 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.engine.dispose()
 
 
+PROBLEM_RESPONSE = {
+    "description": "An error, as an RFC 9457 problem document naming the offending input",
+    "content": {
+        "application/problem+json": {
+            "schema": {
+                "type": "object",
+                "required": ["type", "title", "status", "detail"],
+                "properties": {
+                    "type": {"type": "string"},
+                    "title": {"type": "string"},
+                    "status": {"type": "integer"},
+                    "detail": {"type": "string"},
+                    "instance": {"type": "string"},
+                    "errors": {"type": "array", "items": {"type": "object"}},
+                },
+            }
+        }
+    },
+}
+
+
 def _openapi_with_limits(app: FastAPI, settings: Settings) -> dict[str, Any]:
     """Publish the configured page sizes so GDAL/QGIS can page efficiently."""
     if app.openapi_schema is None:
@@ -42,6 +63,8 @@ def _openapi_with_limits(app: FastAPI, settings: Settings) -> dict[str, Any]:
         )
         for path in schema.get("paths", {}).values():
             for operation in path.values():
+                # Every error is a problem document; say so once for every operation.
+                operation.setdefault("responses", {}).setdefault("default", PROBLEM_RESPONSE)
                 for param in operation.get("parameters", []):
                     if param.get("name") == "limit":
                         limit_schema = param.setdefault("schema", {})

@@ -131,11 +131,17 @@ def html_response(text: str, status_code: int = 200) -> Response:
     )
 
 
-def json_or_html(request: Request, doc: dict[str, Any], fmt: Format, render: Any) -> Response:
+def json_or_html(
+    request: Request,
+    doc: dict[str, Any],
+    fmt: Format,
+    render: Any,
+    media_type: str = "application/json",
+) -> Response:
     """Metadata documents (landing page, collections…): JSON, or HTML for browsers."""
     if fmt is Format.HTML:
         return html_response(render(doc))
     body = orjson.dumps(doc)
     return cached(
-        request, etag_of([body.decode()]), 60, lambda: Response(body, media_type="application/json")
+        request, etag_of([body.decode()]), 60, lambda: Response(body, media_type=media_type)
     )

@@ -75,7 +75,9 @@ async def collection(
 )
 async def queryables(request: Request, fmt: OutputFormat, collection_id: CollectionId) -> Response:
     doc = catalog.queryables(base_url(request), _known(collection_id))
-    return responses.json_or_html(request, doc, fmt, html.queryables_page)
+    return responses.json_or_html(
+        request, doc, fmt, html.queryables_page, media_type="application/schema+json"
+    )
 
 
 @router.get(

@@ -7,7 +7,7 @@ source list only need read). Changes to an existing event need `If-Match` with i
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Request
+from fastapi import APIRouter, Body, Depends, Header, Path, Request
 from fastapi.responses import Response
 
 from app import history, reads, writes
@@ -37,9 +37,17 @@ JSON_TYPES = ("application/json", "application/geo+json")
 MERGE_PATCH = "application/merge-patch+json"
 
 
-def expected_version(request: Request) -> int | None:
+def expected_version(
+    header: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            description="The event's current ETag (`\"<version>\"`) or `*`.",
+            examples=['"1"'],
+        ),
+    ] = None,
+) -> int | None:
     """The version `If-Match` names; None for `*`. Weak or foreign tags never match (412)."""
-    header = request.headers.get("if-match")
     if header is None:
         raise PreconditionRequired(IF_MATCH_DOC)
     tag = header.strip()

@@ -77,6 +77,7 @@ def event_filter(
         int | None,
         Query(
             ge=0,
+            le=2_147_483_647,  # fatalities is a 32-bit column
             description="Events with at least this many reported fatalities "
             "(unknown counts never match).",
             examples=[1],

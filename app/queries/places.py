@@ -1,5 +1,6 @@
 """SQL for the places collection (the gazetteer)."""
 
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -79,8 +80,12 @@ def place_properties(with_names: bool) -> dict[str, ColumnElement[Any]]:
     return props
 
 
+@lru_cache(maxsize=256)
 def descendant_ids(place_ids: tuple[int, ...]) -> Select[Any]:
-    """The places and everything below them in the admin hierarchy (district → villages)."""
+    """The places and everything below them in the admin hierarchy (district → villages).
+
+    Cached, so a statement that filters twice (a tile's points and its cells) shares one CTE.
+    """
     tree = select(places.c.id).where(places.c.id.in_(place_ids)).cte("tree", recursive=True)
     child = places.alias("child")
     tree = tree.union(select(child.c.id).join(tree, child.c.parent_id == tree.c.id))

@@ -66,6 +66,7 @@ def test_item_by_id(client: TestClient) -> None:
 
 def test_queryables_mark_the_primary_interval(client: TestClient) -> None:
     response = client.get("/collections/events/queryables")
+    assert response.headers["content-type"] == "application/schema+json"
     doc = response.json()
     props = doc["properties"]
     assert props["occurred_at"]["x-ogc-role"] == "primary-interval-start"
