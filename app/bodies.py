@@ -21,8 +21,12 @@ from pydantic import (
 
 from app.vocab import EventType, LocationPrecision, SourceKind, Stance, TimePrecision, Verification
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-LongText = Annotated[str, StringConstraints(max_length=20_000)]
+# PostgreSQL text cannot hold NUL: refuse it here, naming the field, rather than fail later.
+NO_NUL = r"^[^\x00]*$"
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=NO_NUL)
+]
+LongText = Annotated[str, StringConstraints(max_length=20_000, pattern=NO_NUL)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=120)]
 Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2_000)]
 

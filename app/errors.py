@@ -183,8 +183,9 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    titles = {404: "Not found", 405: "Method not allowed"}
-    code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+    titles = {400: "Bad request", 404: "Not found", 405: "Method not allowed"}
+    codes = {400: "bad-request", 404: "not-found", 405: "method-not-allowed"}
+    code = codes.get(exc.status_code, "http-error")
     return problem_response(
         exc.status_code,
         code,

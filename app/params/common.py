@@ -38,7 +38,9 @@ def forbid_unknown_params(request: Request) -> None:
     if not isinstance(route, APIRoute):
         return
     allowed = _allowed_params(route)
-    for name in request.query_params:
+    for name, value in request.query_params.multi_items():
+        if "\x00" in value:
+            raise InvalidParameter(name, "must not contain NUL characters")
         if name not in allowed:
             known = ", ".join(sorted(allowed)) or "none"
             raise InvalidParameter(name, f"unknown query parameter; this endpoint accepts: {known}")
