@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint fmt db-start db-stop postgis test-tools bench-gazetteer clean
+.PHONY: run test lint fmt db-start db-stop postgis test-tools web bench-gazetteer bench-imports bench-tiles clean
 
-run: $(STAMP) postgis  ## set up everything and serve on http://127.0.0.1:8000
+run: $(STAMP) postgis web  ## set up everything and serve on http://127.0.0.1:8000
 	$(BIN)/frontline serve
 
-test: $(STAMP) postgis test-tools lint  ## set up everything, lint, then run the whole test suite
+test: $(STAMP) postgis test-tools web lint  ## set up everything, lint, then run the whole test suite
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -26,6 +26,9 @@ postgis:
 test-tools:
 	@bash scripts/ensure-test-tools.sh
 
+web:  ## MapLibre GL JS from npm into app/static/vendor/ (the /map page)
+	@bash scripts/ensure-web.sh
+
 db-start: $(STAMP) postgis
 	$(BIN)/frontline db start
 
@@ -34,6 +37,12 @@ db-stop: $(STAMP)
 
 bench-gazetteer: $(STAMP) postgis  ## gazetteer search latency on 100 000 places
 	$(BIN)/python -m bench.gazetteer
+
+bench-imports: $(STAMP) postgis  ## bulk import rows/s and memory on 1 000 000 rows
+	$(BIN)/python -m bench.imports
+
+bench-tiles: $(STAMP) postgis  ## vector tile latency at zooms 4-12 on 1 000 000 events
+	$(BIN)/python -m bench.tiles --events 1000000 --tiles-per-zoom 40
 
 # Reinstall only when the project's dependencies change.
 $(STAMP): pyproject.toml

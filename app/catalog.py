@@ -12,6 +12,8 @@ from app.vocab import EventType, LocationPrecision, PlaceKind, TimePrecision, Ve
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 JSON, GEOJSON, HTML = "application/json", "application/geo+json", "text/html"
+TILESETS_VECTOR = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
+TILING_SCHEMES = "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
@@ -62,6 +64,8 @@ def landing(base: str) -> dict[str, Any]:
             link(f"{base}/docs", "service-doc", HTML, "The API documentation"),
             link(f"{base}/conformance", "conformance", JSON, "Conformance classes"),
             link(f"{base}/collections", "data", JSON, "The collections"),
+            link(f"{base}/tileMatrixSets?f=json", TILING_SCHEMES, JSON, "Tile matrix sets"),
+            link(f"{base}/map", "related", HTML, "The events on a map"),
         ],
     }
 
@@ -96,6 +100,9 @@ def collection(base: str, collection_id: str, extent: Extent) -> dict[str, Any]:
     }
     if collection_id == "events":
         doc["links"].append(link(f"{url}/items?f=csv", "items", "text/csv", "The items as CSV"))
+        doc["links"].append(
+            link(f"{url}/tiles?f=json", TILESETS_VECTOR, JSON, "Vector tilesets (OGC API - Tiles)")
+        )
         doc["extent"]["temporal"] = {
             "interval": [[_iso(extent.start), _iso(extent.end)]],
             "trs": GREGORIAN,

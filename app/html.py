@@ -7,7 +7,7 @@ inline SVG sketch of the features so a browser shows where they are without any 
 from collections.abc import Iterable, Iterator, Sequence
 from html import escape
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import orjson
 
@@ -202,10 +202,32 @@ def feature_collection_page(title: str, doc: dict[str, Any]) -> str:
     if "numberMatched" in doc:
         count += f" of {doc['numberMatched']}"
     body = (
-        f'<p class="muted">{escape(count)}</p>{svg_sketch(features)}'
+        f'<p class="muted">{escape(count)} · '
+        f'<a href="{escape(map_href(doc["links"], features))}">Open on the map</a></p>'
+        f"{svg_sketch(features)}"
         f"{_table(['id', *columns], rows)}{_links(doc['links'])}"
     )
     return _page(title, body)
+
+
+# /events filters the map page understands (it keeps them in its URL hash).
+MAP_FILTERS = frozenset(
+    {"datetime", "event_type", "verification", "place", "within", "near", "radius", "source",
+     "actor", "min_fatalities", "updated_since", "q"}
+)  # fmt: skip
+
+
+def map_href(links: Iterable[dict[str, str]], features: Sequence[dict[str, Any]]) -> str:
+    """/map showing these features: the page's event filters, framed on their extent."""
+    self_href = next((link["href"] for link in links if link["rel"] == "self"), "")
+    parts = urlsplit(self_href)
+    events = parts.path.rstrip("/").endswith(("/events", "/collections/events/items"))
+    params = [(k, v) for k, v in parse_qsl(parts.query) if events and k in MAP_FILTERS]
+    points = [p for f in features for p in _positions(f.get("geometry"))]
+    if points:
+        lons, lats = [p[0] for p in points], [p[1] for p in points]
+        params.append(("bbox", f"{min(lons):g},{min(lats):g},{max(lons):g},{max(lats):g}"))
+    return "/map#" + urlencode(params, safe=",/:")
 
 
 def _items_base(links: Iterable[dict[str, str]]) -> str:

@@ -8,9 +8,12 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.utils import get_openapi
+from fastapi.staticfiles import StaticFiles
 
 from app import __doc__ as summary
-from app.api import events, health, imports, ogc, places, writes
+from app.api import events, health, imports, ogc, places, webmap, writes
+from app.api import stats as stats_api
+from app.api import tiles as tiles_api
 from app.db import make_engine, resolve_database_url
 from app.errors import install_error_handlers
 from app.limits import BodySizeLimit
@@ -104,5 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        exempt=("/imports",))  # fmt: skip
     for module in (ogc, health, writes, imports, events, places):
         app.include_router(module.router)
+    for module in (tiles_api, stats_api, webmap):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=webmap.STATIC_DIR), name="static")
     app.openapi = lambda: _openapi_with_limits(app, settings)  # type: ignore[method-assign]
     return app

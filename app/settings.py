@@ -32,6 +32,19 @@ class Settings(BaseSettings):
     cache_max_age: int = Field(default=30, description="Cache-Control max-age of reads (s).")
     cors_origins: list[str] = Field(default=["*"], description="Origins allowed to read (CORS).")
     gzip_min_bytes: int = Field(default=2048, description="Smallest response worth gzipping.")
+    tile_max_features: int = Field(
+        default=4096,
+        ge=1,
+        description="Most features in one vector tile; above it, events are counted per cell.",
+    )
+    grid_max_cells: int = Field(default=20_000, ge=1, description="Most cells /stats/grid makes.")
+    map_basemap_url: str | None = Field(
+        default=None,
+        description="Raster tile URL template ({z}/{x}/{y}) drawn under /map; unset: none.",
+    )
+    map_basemap_attribution: str = Field(
+        default="", description="Attribution shown on /map for the basemap."
+    )
     require_read_key: bool = Field(
         default=False, description="Reads need an API key with the read scope (default: public)."
     )
