@@ -42,7 +42,7 @@ def expected_version(
         str | None,
         Header(
             alias="If-Match",
-            description="The event's current ETag (`\"<version>\"`) or `*`.",
+            description='The event\'s current ETag (`"<version>"`) or `*`.',
             examples=['"1"'],
         ),
     ] = None,
