@@ -21,6 +21,7 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.bodies import EventUpdate
@@ -323,6 +324,7 @@ WITH merged AS (
            s.place_id, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), s.location_precision,
            s.tags, COALESCE(s.verification, 'unverified'), s.explicit
     FROM import_events s
+    ORDER BY s.external_id  -- one lock order, so concurrent imports never deadlock
     ON CONFLICT (dataset, external_id) DO UPDATE SET
         ({_FIELDS}, verification, verification_explicit) =
         (EXCLUDED.title, EXCLUDED.description, EXCLUDED.event_type, EXCLUDED.sub_event_type,
@@ -489,25 +491,29 @@ class _Rollback(Exception):
     """Leave the transaction without writing (the report says why)."""
 
 
-async def import_events(
+RETRIES = 3
+# unique_violation (a place created meanwhile), serialization_failure, deadlock_detected
+RETRYABLE = {"23505", "40001", "40P01"}
+
+
+def _worth_retrying(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in RETRYABLE or isinstance(exc, IntegrityError)
+
+
+async def _import_once(
     engine: AsyncEngine,
     path: Path,
-    dataset: str,
+    report: ImportReport,
     who: str,
-    *,
-    partial: bool = False,
-    fmt: str | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> ImportReport:
-    """Import one file; see the module docstring for the rules."""
-    fmt = fmt or sniff(path)
-    report = ImportReport(fmt, dataset)
-    mapper = MAPPERS[fmt]
+    partial: bool,
+    progress: Callable[[int], None] | None,
+) -> None:
+    mapper = MAPPERS[report.format]
     try:
         async with engine.begin() as conn:
             await _execute_script(conn, _STAGE)
             importer = Importer(conn, report)
-            for line, raw in raw_rows(path, fmt):
+            for line, raw in raw_rows(path, report.format):
                 report.rows += 1
                 try:
                     await importer.add(line, parse_row(mapper, raw))
@@ -519,11 +525,39 @@ async def import_events(
             await importer.duplicates(partial)
             if report.rejected_count and not partial:
                 raise _Rollback
-            await importer.merge(dataset, who)
+            await importer.merge(report.dataset, who)
             changed = report.rejected_count + report.inserted + report.updated
             report.unchanged = report.rows - changed
             report.written = True
     except _Rollback:
         pass
+
+
+async def import_events(
+    engine: AsyncEngine,
+    path: Path,
+    dataset: str,
+    who: str,
+    *,
+    partial: bool = False,
+    fmt: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Import one file; see the module docstring for the rules.
+
+    A concurrent import that creates the same new place first, or a lock conflict, makes the
+    transaction fail as a whole; it is then run again (the other import's work is visible
+    by then), a few times at most.
+    """
+    fmt = fmt or sniff(path)
+    for attempt in range(1, RETRIES + 1):
+        report = ImportReport(fmt, dataset)
+        try:
+            await _import_once(engine, path, report, who, partial, progress)
+        except DBAPIError as exc:
+            if attempt == RETRIES or not _worth_retrying(exc):
+                raise
+            continue
+        break
     report.rejected.sort(key=lambda r: r["line"])
     return report
