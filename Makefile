@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint fmt db-start db-stop postgis test-tools web bench-gazetteer bench-imports bench-tiles clean
+.PHONY: run test lint fmt db-start db-stop postgis test-tools web bench-gazetteer bench-imports bench-tiles soak clean
 
 run: $(STAMP) postgis web  ## set up everything and serve on http://127.0.0.1:8000
 	$(BIN)/frontline serve
@@ -37,6 +37,10 @@ db-stop: $(STAMP)
 
 bench-gazetteer: $(STAMP) postgis  ## gazetteer search latency on 100 000 places
 	$(BIN)/python -m bench.gazetteer
+
+soak: $(STAMP) postgis  ## 5 minutes of 32 clients reading and writing, then a long fuzz run
+	$(BIN)/python -m bench.soak --seconds 300 --clients 32
+	FRONTLINE_FUZZ_EXAMPLES=200 $(BIN)/pytest -q tests/api/test_fuzz.py
 
 bench-imports: $(STAMP) postgis  ## bulk import rows/s and memory on 1 000 000 rows
 	$(BIN)/python -m bench.imports

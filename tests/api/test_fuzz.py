@@ -48,3 +48,4 @@ def test_the_whole_api_survives_fuzzing(fresh_url: str, tmp_path: Path) -> None:
         )  # fmt: skip
     summary = result.stdout[-4000:]
     assert result.returncode == 0, summary
+    print(summary[-600:])  # the counts, for the record (pytest -s)
