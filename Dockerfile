@@ -1,5 +1,18 @@
 # Frontline API image. The database comes from DATABASE_URL (see compose.yaml); the start
 # command is the same `frontline serve` that `make run` uses: migrate, seed, serve.
+
+# The map page's library, from the npm registry at the version package-lock.json pins
+# (the same files scripts/ensure-web.sh copies for `make run`).
+FROM node:20-slim AS web
+WORKDIR /build
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --ignore-scripts --loglevel=error \
+    && mkdir vendor \
+    && cp node_modules/maplibre-gl/dist/maplibre-gl.mjs \
+          node_modules/maplibre-gl/dist/maplibre-gl-worker.mjs \
+          node_modules/maplibre-gl/dist/maplibre-gl.css vendor/ \
+    && cp node_modules/maplibre-gl/LICENSE.txt vendor/maplibre-gl.LICENSE.txt
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
@@ -10,6 +23,7 @@ COPY pyproject.toml README.md alembic.ini ./
 COPY app ./app
 COPY migrations ./migrations
 COPY seeds ./seeds
+COPY --from=web /build/vendor ./app/static/vendor
 # Editable install keeps migrations/ and seeds/ beside the package, where the app looks.
 RUN pip install -e . && useradd --system --uid 10001 --home-dir /srv/frontline frontline
 USER frontline
