@@ -54,7 +54,7 @@ StatsFormat = Annotated[
 SizeQuery = Annotated[
     float,
     Query(
-        gt=0,
+        ge=0.01,  # 10 m; smaller cells only make grids that are refused as too many anyway
         le=10_000,
         description="Cell size in km on the ground at the bbox's middle latitude: the edge of a "
         "square, or the edge (centre-to-corner distance) of a hexagon.",
