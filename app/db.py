@@ -53,7 +53,7 @@ def make_engine(url: str, settings: Settings) -> AsyncEngine:
     )
 
 
-def get_engine(request: Request) -> AsyncEngine:
+async def get_engine(request: Request) -> AsyncEngine:
     """Dependency: the engine the lifespan created."""
     engine: AsyncEngine = request.app.state.engine
     return engine

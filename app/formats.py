@@ -51,7 +51,7 @@ def _from_accept(accept: str) -> Format:
     return min(ranked)[2] if ranked else Format.GEOJSON
 
 
-def output_format(
+async def output_format(
     request: Request,
     f: Annotated[
         str | None,

@@ -7,9 +7,14 @@ from sqlalchemy import Executable, Row, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncResult
 
 
+# Single reads need no transaction: autocommit saves the BEGIN and ROLLBACK round trips.
+AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+
+
 async def fetch_rows(engine: AsyncEngine, stmt: Executable) -> Sequence[Row[Any]]:
     """All rows of a bounded statement (a page) in one round trip."""
     async with engine.connect() as conn:
+        await conn.execution_options(**AUTOCOMMIT)
         result = await conn.execute(stmt)
         return result.all()
 
@@ -27,12 +32,14 @@ async def fetch_rows_with(
 
 async def fetch_one(engine: AsyncEngine, stmt: Executable) -> Row[Any] | None:
     async with engine.connect() as conn:
+        await conn.execution_options(**AUTOCOMMIT)
         result = await conn.execute(stmt)
         return result.first()
 
 
 async def fetch_scalar(engine: AsyncEngine, stmt: Executable) -> Any:
     async with engine.connect() as conn:
+        await conn.execution_options(**AUTOCOMMIT)
         return (await conn.execute(stmt)).scalar()
 
 

@@ -37,7 +37,7 @@ JSON_TYPES = ("application/json", "application/geo+json")
 MERGE_PATCH = "application/merge-patch+json"
 
 
-def expected_version(
+async def expected_version(
     header: Annotated[
         str | None,
         Header(
@@ -61,7 +61,7 @@ def expected_version(
 IfMatch = Annotated[int | None, Depends(expected_version)]
 
 
-def json_only(request: Request) -> None:
+async def json_only(request: Request) -> None:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in JSON_TYPES:
         raise UnsupportedMediaType(f"Send JSON ({', '.join(JSON_TYPES)}), not {media!r}.")

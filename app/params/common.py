@@ -32,7 +32,7 @@ def _allowed_params(route: APIRoute) -> frozenset[str]:
     return _allowed_by_route[key]
 
 
-def forbid_unknown_params(request: Request) -> None:
+async def forbid_unknown_params(request: Request) -> None:
     """Unknown query parameters are an error (OGC API rule), never silently ignored."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
@@ -70,7 +70,7 @@ DatetimeText = Annotated[
 ]
 
 
-def near_radius(
+async def near_radius(
     near: Annotated[
         str | None,
         Query(
@@ -108,11 +108,11 @@ def non_empty_text(text: str | None, parameter: str) -> str | None:
     return text.strip()
 
 
-def bbox_param(bbox: BBoxText = None) -> BBox | None:
+async def bbox_param(bbox: BBoxText = None) -> BBox | None:
     return parse_bbox(bbox) if bbox is not None else None
 
 
-def datetime_param(datetime_: DatetimeText = None) -> Interval | None:
+async def datetime_param(datetime_: DatetimeText = None) -> Interval | None:
     return parse_datetime(datetime_) if datetime_ is not None else None
 
 
@@ -147,7 +147,7 @@ def make_page(
     return Page(limit=size, cursor=decoded, sort=sort)
 
 
-def settings_dep(request: Request) -> Settings:
+async def settings_dep(request: Request) -> Settings:
     """The settings the app was created with."""
     settings: Settings = request.app.state.settings
     return settings

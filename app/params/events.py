@@ -27,7 +27,7 @@ def _csv(text: str | None, parameter: str, allowed: list[str] | None = None) -> 
     return parse_csv_list(text, parameter, allowed) if text is not None else ()
 
 
-def event_filter(
+async def event_filter(
     bbox: Annotated[BBox | None, Depends(bbox_param)],
     interval: Annotated[Interval | None, Depends(datetime_param)],
     circle: Annotated[tuple[tuple[float, float] | None, float | None], Depends(near_radius)],
@@ -125,7 +125,7 @@ def event_filter(
     )
 
 
-def event_page(
+async def event_page(
     settings: AppSettings,
     limit: LimitQuery = None,
     cursor: CursorQuery = None,
@@ -155,7 +155,7 @@ def as_of_param(as_of: str | None) -> datetime | None:
     return parse_instant(as_of, "as_of") if as_of is not None else None
 
 
-def event_query(
+async def event_query(
     f: Annotated[EventFilter, Depends(event_filter)],
     page: Annotated[Page, Depends(event_page)],
     properties: Annotated[

@@ -35,11 +35,13 @@ QueryText = Annotated[
 ]
 
 
-def place_page(settings: AppSettings, limit: LimitQuery = None, cursor: CursorQuery = None) -> Page:
+async def place_page(
+    settings: AppSettings, limit: LimitQuery = None, cursor: CursorQuery = None
+) -> Page:
     return make_page(settings, limit, cursor, PLACE_SORT, {"id": int})
 
 
-def place_filter(
+async def place_filter(
     bbox: Annotated[BBox | None, Depends(bbox_param)],
     circle: Annotated[tuple[tuple[float, float] | None, float | None], Depends(near_radius)],
     kind: Annotated[
@@ -83,14 +85,14 @@ def place_filter(
     )
 
 
-def search_filter(f: Annotated[PlaceFilter, Depends(place_filter)]) -> PlaceFilter:
+async def search_filter(f: Annotated[PlaceFilter, Depends(place_filter)]) -> PlaceFilter:
     """/places/search: the same filters, with the query required."""
     if f.query is None:
         raise InvalidParameter("q", "is required: the name to search for")
     return f
 
 
-def search_page(
+async def search_page(
     settings: AppSettings,
     limit: Annotated[
         int,

@@ -14,7 +14,7 @@ AdminKind = Literal["country", "region", "district"]
 GridShape = Literal["square", "hexagon"]
 
 
-def live_event_filter(f: Annotated[EventFilter, Depends(event_filter)]) -> EventFilter:
+async def live_event_filter(f: Annotated[EventFilter, Depends(event_filter)]) -> EventFilter:
     """The /events filters; deleted events are never drawn or counted."""
     if f.include_deleted:
         raise InvalidParameter(

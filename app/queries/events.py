@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -213,6 +214,7 @@ def tombstone_properties() -> dict[str, ColumnElement[Any]]:
     return {"deleted_at": e.deleted_at, "version": e.version, "updated_at": e.updated_at}
 
 
+@lru_cache(maxsize=128)
 def event_feature(
     property_names: tuple[str, ...] | None, include_deleted: bool
 ) -> ColumnElement[str]:
