@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.utils import get_openapi
@@ -14,10 +14,12 @@ from app import __doc__ as summary
 from app.api import events, health, imports, ogc, places, webmap, writes
 from app.api import stats as stats_api
 from app.api import tiles as tiles_api
+from app.auth import require
 from app.db import make_engine, resolve_database_url
 from app.errors import install_error_handlers
 from app.limits import BodySizeLimit
 from app.settings import Settings, get_settings
+from app.vocab import Scope
 
 DESCRIPTION = """
 Dated conflict events tied to named places, with every source, its stance and a verification
@@ -105,9 +107,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
                        exempt=("/imports",))  # fmt: skip
-    for module in (ogc, health, writes, imports, events, places):
-        app.include_router(module.router)
-    for module in (tiles_api, stats_api, webmap):
+    # Data reads need a read key only when FRONTLINE_REQUIRE_READ_KEY is set (see app.auth);
+    # writes check their own scope; health, docs and the map page stay open.
+    read_guard = [Depends(require(Scope.READ))]
+    for module in (ogc, events, places, tiles_api, stats_api):
+        app.include_router(module.router, dependencies=read_guard)
+    for module in (health, writes, imports, webmap):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=webmap.STATIC_DIR), name="static")
     app.openapi = lambda: _openapi_with_limits(app, settings)  # type: ignore[method-assign]

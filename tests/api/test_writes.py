@@ -417,3 +417,24 @@ def test_writes_are_rate_limited_per_key_and_per_address(fresh_url: str) -> None
         ]
         assert guesses == [401, 401, 401, 429, 429]
         assert client.get("/events").status_code == 200  # reads are not limited
+
+
+def test_reads_can_require_a_read_key(fresh_url: str) -> None:
+    keys = asyncio.run(_prepare(fresh_url))
+    with client_for(fresh_url, require_read_key=True) as client:
+        for path in (
+            "/events",
+            "/places/sudzha",
+            "/collections",
+            "/stats/timeline",
+            "/tiles/events/5/19/10.mvt",
+            "/sources",
+        ):
+            refused = client.get(path)
+            assert refused.status_code == 401, path
+            assert refused.json()["detail"] == "This needs an API key with the read scope."
+            allowed = client.get(path, headers={"Authorization": f"Bearer {keys['reader']}"})
+            assert allowed.status_code in (200, 204), path
+        assert client.get("/health").status_code == 200
+    with client_for(fresh_url) as client:
+        assert client.get("/events").status_code == 200  # public by default
