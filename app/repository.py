@@ -6,7 +6,6 @@ from typing import Any
 from sqlalchemy import Executable, Row, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncResult
 
-
 # Single reads need no transaction: autocommit saves the BEGIN and ROLLBACK round trips.
 AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 
