@@ -80,7 +80,9 @@ def page_response(
             return html_response(html.feature_collection_page(title, _as_dict(page, links)))
         else:
             body = output.feature_collection(page.features, links, page.number_matched)
-        return StreamingResponse(body, media_type=media, headers=headers)
+        # A page is bounded (limit): one bytes body, not a generator that Starlette would
+        # iterate through its thread pool chunk by chunk.
+        return Response(b"".join(body), media_type=media, headers=headers)
 
     return cached(request, etag, max_age, build)
 
