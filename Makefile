@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint fmt db-start db-stop postgis test-tools web bench-gazetteer bench-imports bench-tiles soak clean
+.PHONY: run test lint fmt db-start db-stop postgis test-tools web bench bench-compare bench-gazetteer bench-imports bench-tiles soak clean
 
 run: $(STAMP) postgis web  ## set up everything and serve on http://127.0.0.1:8000
 	$(BIN)/frontline serve
@@ -37,6 +37,12 @@ db-stop: $(STAMP)
 
 bench-gazetteer: $(STAMP) postgis  ## gazetteer search latency on 100 000 places
 	$(BIN)/python -m bench.gazetteer
+
+bench: $(STAMP) postgis  ## the events workload on 1 000 000 events: req/s, p50/p95/p99, RSS
+	$(BIN)/python -m bench.run --events 1000000
+
+bench-compare: $(STAMP) postgis  ## the same cases against tipg, a thin asyncpg app and pgbench
+	$(BIN)/python -m bench.compare --events 1000000
 
 soak: $(STAMP) postgis  ## 5 minutes of 32 clients reading and writing, then a long fuzz run
 	$(BIN)/python -m bench.soak --seconds 300 --clients 32

@@ -7,6 +7,7 @@ database), or against `BENCH_DATABASE_URL` when it is set.
 import json
 import os
 import platform
+import signal
 import socket
 import statistics
 import subprocess
@@ -46,21 +47,39 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(url: str, workers: int = 1) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Frontline under uvicorn on a free port; yields its base URL and process."""
+def served(
+    url: str,
+    workers: int = 1,
+    *,
+    app: str = "app.main:create_app",
+    python: str = sys.executable,
+    health: str = "/health",
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """An ASGI app (Frontline by default) under uvicorn on a free port: its base URL, process.
+
+    `url` is given as DATABASE_URL; `python` may be another venv's (tipg runs in its own).
+    """
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": url}
-    command = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
+    env = {**os.environ, "DATABASE_URL": url, **(env or {})}
+    factory = ["--factory"] if app == "app.main:create_app" else []
+    command = [python, "-m", "uvicorn", app, *factory,
                "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
                "--log-level", "warning", "--no-access-log"]  # fmt: skip
-    process = subprocess.Popen(command, env=env)
+    # Its own process group, so that the workers can be killed with it if they hang.
+    process = subprocess.Popen(command, env=env, cwd=cwd, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(f"{base}/health", process)
+        wait_until_up(f"{base}{health}", process)
         yield base, process
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # still busy with answers nobody reads any more
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
@@ -96,6 +115,17 @@ def machine() -> dict[str, Any]:
                 break
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
             "system": platform.platform()}  # fmt: skip
+
+
+def revision() -> str:
+    """The commit benchmarked, marked dirty when app/ has uncommitted changes."""
+
+    def git(*args: str) -> str:
+        out = subprocess.run(["git", *args], capture_output=True, text=True, cwd=REPO_ROOT)
+        return out.stdout.strip()
+
+    dirty = " + uncommitted changes in app/" if git("status", "--porcelain", "app") else ""
+    return git("rev-parse", "--short", "HEAD") + dirty
 
 
 def write_results(name: str, doc: dict[str, Any], table: str) -> None:

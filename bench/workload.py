@@ -1,0 +1,173 @@
+"""The fixed, seeded workload: target-neutral queries per case, and each target's URL for them.
+
+Boxes, windows, regions, places and circles are centred on events drawn from the generator's
+own distribution (another seed), so they land where the data is, as map users do. The export
+windows are cut from the loaded data so that each holds about 50 000 events.
+"""
+
+import random
+import urllib.parse
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from bench.generate import DAY, Sampler, dsn, read_places
+
+UKRAINE = (22.0, 44.0, 40.5, 52.5)
+EXPORT_ROWS = 50_000
+# The cases of issue 7 (also run against tipg and the floors), then Frontline-only ones.
+COMPARED = ("small", "medium", "large", "export")
+CASES = (*COMPARED, "within", "place", "near", "csv", "ndjson")
+
+
+@dataclass(frozen=True)
+class Query:
+    """One request, independent of who answers it."""
+
+    case: str
+    start: datetime
+    end: datetime
+    bbox: tuple[float, float, float, float] | None = None
+    limit: int | None = None  # None: every match (an export)
+    within: str | None = None
+    place: str | None = None
+    near: tuple[float, float] | None = None
+    radius_km: float | None = None
+    fmt: str = "geojson"
+
+
+def long(q: Query) -> bool:
+    """Answers of 10 000 features and more take seconds: measured by count, not duration."""
+    return q.limit is None or q.limit >= 10_000
+
+
+def instant(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def frontline_path(q: Query) -> str:
+    params: dict[str, Any] = {}
+    if q.bbox:
+        params["bbox"] = ",".join(f"{v:.4f}" for v in q.bbox)
+    params["datetime"] = f"{instant(q.start)}/{instant(q.end)}"
+    for name in ("within", "place"):
+        if getattr(q, name):
+            params[name] = getattr(q, name)
+    if q.near:
+        params["near"] = f"{q.near[0]:.4f},{q.near[1]:.4f}"
+        params["radius"] = q.radius_km
+    if q.limit is not None:
+        params["limit"] = q.limit
+    if q.fmt != "geojson":
+        params["f"] = q.fmt
+    path = "/events" if q.limit is not None else "/events/export"
+    return f"{path}?{urllib.parse.urlencode(params)}"
+
+
+def tipg_path(q: Query, collection: str = "public.bench_events") -> str:
+    """tipg filters one datetime column, so the span test goes through CQL2 on the view."""
+    span = (f"occurred_at <= TIMESTAMP('{instant(q.end)}') AND "
+            f"occurred_end >= TIMESTAMP('{instant(q.start)}')")  # fmt: skip
+    params: dict[str, Any] = {"filter": span, "filter-lang": "cql2-text",
+                              "sortby": "occurred_at,id", "limit": q.limit or 100_000}  # fmt: skip
+    if q.bbox:
+        params["bbox"] = ",".join(f"{v:.4f}" for v in q.bbox)
+    return f"/collections/{collection}/items?{urllib.parse.urlencode(params)}"
+
+
+def box(lon: float, lat: float, half: float) -> tuple[float, float, float, float]:
+    return (round(lon - half, 4), round(lat - half, 4), round(lon + half, 4), round(lat + half, 4))
+
+
+def window(centre: float, half_days: float) -> tuple[datetime, datetime]:
+    start = datetime.fromtimestamp(int(centre - half_days * DAY), UTC)
+    return start, start + timedelta(days=2 * half_days)
+
+
+async def export_windows(url: str, count: int, rng: random.Random) -> list[tuple[datetime, ...]]:
+    """Time windows holding EXPORT_ROWS consecutive live events each (by occurrence)."""
+    conn = await asyncpg.connect(dsn(url))
+    try:
+        total = await conn.fetchval("SELECT count(*) FROM events WHERE deleted_at IS NULL")
+        rows = min(EXPORT_ROWS, total)
+        at = "SELECT occurred_at FROM events WHERE deleted_at IS NULL ORDER BY occurred_at, id"
+        windows = []
+        for _ in range(count):
+            first = rng.randrange(0, total - rows + 1)
+            start = await conn.fetchval(f"{at} OFFSET $1 LIMIT 1", first)
+            end = await conn.fetchval(f"{at} OFFSET $1 LIMIT 1", first + rows - 1)
+            windows.append((start, end))
+        return windows
+    finally:
+        await conn.close()
+
+
+async def build(
+    url: str, until: date, seed: int = 11, per_case: int = 200
+) -> dict[str, list[Query]]:
+    """Every case's queries, the same for a given database and seed."""
+    conn = await asyncpg.connect(dsn(url))
+    try:
+        places = await read_places(conn)
+    finally:
+        await conn.close()
+    sampler = Sampler(places, until)
+    rng = random.Random(seed)
+    regions = {p.name for p in places.values() if p.kind == "region"}
+    names = [p.name for p in places.values()]
+    cases: dict[str, list[Query]] = {case: [] for case in CASES}
+    for _ in range(per_case):
+        phase, lon, lat, when = sampler.draw(rng)
+        cases["small"].append(Query("small", *window(when, 15), box(lon, lat, 0.15), 1000))
+        phase, lon, lat, when = sampler.draw(rng)
+        cases["medium"].append(Query("medium", *window(when, 90), box(lon, lat, 1.0), 1000))
+        first = rng.uniform(sampler.start, sampler.end - 365 * DAY)
+        cases["large"].append(Query("large", *window(first + 182.5 * DAY, 182.5), UKRAINE, 10_000))
+        phase, lon, lat, when = sampler.draw(rng)
+        region = phase.place
+        while region.name not in regions and region.parent is not None:
+            region = places[region.parent]
+        if region.name in regions:
+            within = Query("within", *window(when, 15), limit=1000, within=region.name)
+            cases["within"].append(within)
+        # A name that two places share (Donetsk) is a 422 by design: ask for the slug then.
+        place = phase.place.name if names.count(phase.place.name) == 1 else phase.place.slug
+        cases["place"].append(Query("place", *window(when, 45), limit=1000, place=place))
+        phase, lon, lat, when = sampler.draw(rng)
+        radius = rng.choice((10, 15, 25))
+        near = (round(lon, 4), round(lat, 4))
+        circle = Query("near", *window(when, 45), limit=1000, near=near, radius_km=radius)
+        cases["near"].append(circle)
+    for start, end in await export_windows(url, max(4, per_case // 10), rng):
+        for case, fmt in (("export", "geojson"), ("csv", "csv"), ("ndjson", "ndjson")):
+            cases[case].append(Query(case, start, end, fmt=fmt))
+    return cases
+
+
+async def expected_ids(conn: asyncpg.Connection, q: Query) -> list[int]:
+    """The ids a query must return, by plain SQL written from the README's definitions."""
+    where = ["e.deleted_at IS NULL", "e.during && tstzrange($1, $2, '[]')"]
+    args: list[Any] = [q.start, q.end]
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    if q.bbox:
+        corners = ", ".join(arg(v) for v in q.bbox)
+        where.append(f"e.geom && ST_MakeEnvelope({corners}, 4326)")
+    if q.within:
+        where.append("ST_Intersects(e.geom, (SELECT boundary FROM places WHERE kind = 'region'"
+                     f" AND name = {arg(q.within)}))")  # fmt: skip
+    if q.place:
+        where.append("e.place_id IN (WITH RECURSIVE d AS (SELECT id FROM places WHERE "
+                     f"{arg(q.place)} IN (name, slug) UNION ALL SELECT c.id FROM places c "
+                     "JOIN d ON c.parent_id = d.id) SELECT id FROM d)")  # fmt: skip
+    if q.near and q.radius_km:
+        point = f"ST_MakePoint({arg(q.near[0])}, {arg(q.near[1])})::geography"
+        where.append(f"ST_DWithin(e.geom::geography, {point}, {arg(q.radius_km * 1000.0)})")
+    limit = "" if q.limit is None else f" LIMIT {int(q.limit)}"
+    sql = f"SELECT e.id FROM events e WHERE {' AND '.join(where)} ORDER BY e.occurred_at, e.id"
+    return [row[0] for row in await conn.fetch(sql + limit, *args)]
