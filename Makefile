@@ -52,7 +52,7 @@ bench-imports: $(STAMP) postgis  ## bulk import rows/s and memory on 1 000 000 r
 	$(BIN)/python -m bench.imports
 
 bench-tiles: $(STAMP) postgis  ## vector tile latency at zooms 4-12 on 1 000 000 events
-	$(BIN)/python -m bench.tiles --events 1000000 --tiles-per-zoom 40
+	$(BIN)/python -m bench.tiles --events 1000000 --tiles-per-zoom 40 --import-rows 100000
 
 # Reinstall only when the project's dependencies change.
 $(STAMP): pyproject.toml

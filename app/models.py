@@ -1,6 +1,6 @@
 """Tables (SQLAlchemy 2 + GeoAlchemy2). SRID 4326, lon/lat order, everywhere."""
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -10,11 +10,14 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Computed,
+    Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -262,3 +265,26 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = created_at()
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class EventTileCell(Base):
+    """Live events counted per Web Mercator grid cell (kept by triggers on ``events``, see
+    migration 0006): cell (cx, cy) of ``level`` is tile (cx, cy) of that zoom; ``month`` is the
+    UTC month of ``occurred_at``, or ``-infinity`` for the all-time rows. Positions are summed
+    as fractions of the world's width/height (0..1 from the west/north)."""
+
+    __tablename__ = "event_tile_cells"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    cx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cy: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    verification: Mapped[str] = mapped_column(String(12), primary_key=True)
+    events: Mapped[int] = mapped_column(Integer)
+    fatalities: Mapped[int] = mapped_column(BigInteger)  # sum of the reported ones
+    reported: Mapped[int] = mapped_column(Integer)  # how many report fatalities
+    first_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sum_x: Mapped[float] = mapped_column(Float(precision=53))
+    sum_y: Mapped[float] = mapped_column(Float(precision=53))

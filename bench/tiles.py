@@ -4,21 +4,43 @@ Events are generated in SQL (70% around 60 hot spots along the front, 30% spread
 30–40°E, 46–53°N, over three years), then one client asks the served app for tiles at zooms
 4–12 over HTTP, in sequence, each tile chosen under a random event (so tiles hold data), with
 no filter and with a one-month `datetime`.
+
+With `--import-rows N` it also times `frontline import` of an N-row ACLED-style file (the
+generator of bench.imports) into a fresh seeded database, at migration 0005 (no tile-cell
+summary) and at head (its triggers), then the same file again (every row unchanged).
 """
 
 import argparse
 import asyncio
 import math
+import os
 import random
+import subprocess
+import sys
+import tempfile
 import time
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
 
+from app import devdb, migrate
 from app.db import make_engine
 from app.settings import Settings
-from bench.common import bench_database, machine, percentiles, revision, served, write_results
+from bench.common import (
+    BENCH_DIR,
+    BENCH_PORT,
+    bench_database,
+    machine,
+    percentiles,
+    revision,
+    served,
+    write_results,
+)
+from bench.imports import run_import, write_csv
+
+WRITES_DB = "frontline_bench_tile_writes"
 
 GENERATE = text(
     """
@@ -122,18 +144,51 @@ def table(results: dict[str, Any], count: int) -> str:
     return "\n".join(lines)
 
 
+def import_cost(rows: int, seed: int) -> dict[str, Any]:
+    """Seconds of a bulk import without (0005) and with (head) the summary's triggers."""
+    cluster = devdb.start(BENCH_DIR, BENCH_PORT)
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "acled.csv"
+        write_csv(path, rows, seed)
+        for name, target in (("without summary (0005)", "0005"), ("with summary", "head")):
+            devdb.run_sql(cluster, f'DROP DATABASE IF EXISTS "{WRITES_DB}" WITH (FORCE)')
+            devdb.create_database(cluster, WRITES_DB)
+            url = cluster.url(WRITES_DB)
+            migrate.upgrade(url, target)
+            env = {**os.environ, "DATABASE_URL": url}
+            command = [sys.executable, "-m", "app.cli", "seed"]
+            subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
+            first = run_import(url, path)["seconds"]
+            again = run_import(url, path)["seconds"]
+            results[name] = {"rows": rows, "import_s": first, "reimport_unchanged_s": again}
+            print(f"{name}: {results[name]}")
+        devdb.run_sql(cluster, f'DROP DATABASE IF EXISTS "{WRITES_DB}" WITH (FORCE)')
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--tiles-per-zoom", type=int, default=100)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--import-rows", type=int, default=0, help="also time bulk imports")
     args = parser.parse_args()
     url = bench_database("frontline_bench_tiles")
     points = asyncio.run(load(url, args.events))
     with served(url) as (base, _):
         results = run(base, points, args.tiles_per_zoom, args.seed)
     doc = {"events": args.events, "revision": revision(), "machine": machine(), "results": results}
-    write_results("tiles", doc, table(results, args.events))
+    text_table = table(results, args.events)
+    if args.import_rows:
+        doc["imports"] = writes = import_cost(args.import_rows, args.seed)
+        text_table += "\n\n| bulk import | rows | import s | re-import (unchanged) s |\n"
+        text_table += "|---|---:|---:|---:|\n"
+        text_table += "\n".join(
+            f"| {name} | {r['rows']} | {r['import_s']} | {r['reimport_unchanged_s']} |"
+            for name, r in writes.items()
+        )
+    write_results("tiles", doc, text_table)
 
 
 if __name__ == "__main__":

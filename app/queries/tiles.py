@@ -6,18 +6,35 @@ PostgreSQL decides which in the same statement: it counts at most ``max_features
 then runs only the branch of the CASE it needs.
 """
 
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Float, Integer, Select, and_, case, func, literal, select, true
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    Integer,
+    Select,
+    and_,
+    case,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.filters import BBox, EventFilter
-from app.models import Event, EventSource, Place
-from app.queries.common import bbox_clause
+from app.filters import BBox, EventFilter, Interval
+from app.models import Event, EventSource, EventTileCell, Place
+from app.queries.common import bbox_clause, ts
 from app.queries.events import event_conditions
 from app.tiles import EXTENT, Tile, grid_cells_per_side
 
 events = Event.__table__
+tile_cells = EventTileCell.__table__
 event_sources = EventSource.__table__
 # The events' own place, aliased so that no filter subquery over `places` correlates with it.
 event_place = Place.__table__.alias("event_place")
@@ -46,6 +63,8 @@ def in_tile(t: Tile) -> list[ColumnElement[bool]]:
     west, south, east, north = t.lonlat_bounds()
     e = events.c
     clauses = [bbox_clause(e.geom, BBox(west, south, east, north))]
+    # `&&` compares float4-rounded boxes, which reach a little past the west and north edges.
+    clauses += [func.ST_X(e.geom) >= _float(west), func.ST_Y(e.geom) <= _float(north)]
     if not t.is_last_column:
         clauses.append(func.ST_X(e.geom) < _float(east))
     if not t.is_last_row:
@@ -132,6 +151,205 @@ def cells_query(f: EventFilter, t: Tile, cells_per_side: int) -> Select[Any]:
     ).group_by(p.col, p.row)
 
 
+# The levels migration 0006 keeps in event_tile_cells (its triggers and backfill say the same).
+ALL_TIME_LEVELS = range(10, 16)
+MONTHLY_LEVELS = range(10, 14)
+ALL_TIME: ColumnElement[Any] = literal_column("'-infinity'::date")
+ANY = "*"  # event_type and verification of the all-time rows over all of them
+
+
+def summary_level(wanted: int, stored: range) -> int | None:
+    """The coarsest stored level at least as fine as ``wanted`` (finer cells are rolled up by
+    shifting their indexes), or None when even the finest is too coarse."""
+    if wanted > stored[-1]:
+        return None
+    return max(wanted, stored[0])
+
+
+def _covers(box: BBox, t: Tile) -> bool:
+    west, south, east, north = t.lonlat_bounds()
+    return any(
+        p.min_lon <= west and p.max_lon >= east and p.min_lat <= south and p.max_lat >= north
+        for p in box.parts()
+    )
+
+
+def summary_answers(f: EventFilter, t: Tile) -> bool:
+    """Whether event_tile_cells can count this filter: only the tile, whole-tile boxes, time,
+    event types and verifications; anything else (place, within, near, text, …) cannot."""
+    if f.bbox is not None and not _covers(f.bbox, t):
+        return False
+    rest = replace(f, bbox=None, interval=None, event_types=(), verifications=())
+    return rest == EventFilter()
+
+
+def _month_start(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _next_month(month: datetime) -> datetime:
+    if month.month == 12:
+        return month.replace(year=month.year + 1, month=1)
+    return month.replace(month=month.month + 1)
+
+
+def split_interval(
+    interval: Interval,
+) -> tuple[
+    tuple[datetime | None, datetime | None] | None,
+    ColumnElement[bool] | None,
+    list[ColumnElement[bool]],
+]:
+    """An event matches a datetime interval when it starts inside it or starts before it and is
+    still going on at its start. Split into the whole UTC months [m1, m2) of starts that the
+    summary answers (None: none; a None end is open) and SQL conditions on the events that
+    the summary cannot answer: the events that began before the interval and cover its start
+    (None without a start), and starts in the partial months at both ends."""
+    e = events.c
+    start, end = interval.start, interval.end
+    m1 = None
+    if start is not None:
+        m1 = _month_start(start)
+        if m1 < start:
+            m1 = _next_month(m1)
+    m2 = None if end is None else _month_start(end)
+
+    def before_end() -> ColumnElement[bool]:
+        return e.occurred_at <= ts(end) if interval.end_inclusive else e.occurred_at < ts(end)
+
+    covering = None
+    if start is not None:
+        covers_start = e.during.op("@>", is_comparison=True)(ts(start))
+        covering = and_(covers_start, e.occurred_at < ts(start))
+    raw: list[ColumnElement[bool]] = []
+    if m1 is not None and m2 is not None and m1 >= m2:  # no whole month inside
+        starts = [before_end()] if end is not None else []
+        raw.append(and_(e.occurred_at >= ts(start), *starts))
+        return None, covering, raw
+    if start is not None and m1 is not None and start < m1:
+        raw.append(and_(e.occurred_at >= ts(start), e.occurred_at < ts(m1)))
+    if end is not None and m2 is not None and (m2 < end or interval.end_inclusive):
+        raw.append(and_(e.occurred_at >= ts(m2), before_end()))
+    return (m1, m2), covering, raw
+
+
+def _stored_rows(
+    f: EventFilter, t: Tile, level: int, wanted: int, months: tuple[datetime | None, ...] | None
+) -> Select[Any]:
+    """Summary rows of the tile at ``level``, rolled up to the cells of level ``wanted``; all
+    time when ``months`` is None, else the whole months [m1, m2) (None ends are open)."""
+    c = tile_cells.c
+    span = 1 << (level - t.z)  # cells of the stored level along a tile edge
+    shift = level - wanted
+    x0, y0 = t.x * span, t.y * span
+    picked = [c.level == level, c.cx.between(x0, x0 + span - 1), c.cy.between(y0, y0 + span - 1)]
+    if months is None:
+        picked.append(c.month == ALL_TIME)
+    else:
+        m1, m2 = months
+        picked.append(c.month > ALL_TIME)
+        if m1 is not None:
+            picked.append(c.month >= m1.date())
+        if m2 is not None:
+            picked.append(c.month < m2.date())
+    if months is None and not f.event_types and not f.verifications:
+        picked += [c.event_type == ANY, c.verification == ANY]
+    else:
+        picked.append(c.event_type.in_(f.event_types) if f.event_types else c.event_type != ANY)
+        if f.verifications:
+            picked.append(c.verification.in_(f.verifications))
+    n = float(1 << t.z)
+    return select(
+        (c.cx - x0).op(">>")(shift).label("col"),
+        (c.cy - y0).op(">>")(shift).label("row"),
+        c.events.label("n"),
+        c.fatalities.label("fatalities"),
+        c.reported.label("reported"),
+        c.first_at.label("first_at"),
+        c.last_at.label("last_at"),
+        # sums of the events' fractions of the tile, as cells_query averages them
+        (c.sum_x * n - c.events * float(t.x)).label("sum_fx"),
+        (c.sum_y * n - c.events * float(t.y)).label("sum_fy"),
+    ).where(*picked)
+
+
+def in_tile_exact(t: Tile) -> list[ColumnElement[bool]]:
+    """``in_tile`` without the index box: for scans that find their rows by another index."""
+    west, south, east, north = t.lonlat_bounds()
+    x, y = func.ST_X(events.c.geom), func.ST_Y(events.c.geom)
+    return [
+        x >= _float(west),
+        x <= _float(east) if t.is_last_column else x < _float(east),
+        y <= _float(north),
+        y >= _float(south) if t.is_last_row else y > _float(south),
+    ]
+
+
+def _event_rows(
+    f: EventFilter, t: Tile, cells_per_side: int, times: list[ColumnElement[bool]], indexed: bool
+) -> Select[Any]:
+    """The events of the tile that the summary cannot place in time, shaped like its rows;
+    ``indexed``: found through the tile's box (else through the time condition's index)."""
+    e = events.c
+    fx, fy = tile_fraction(t)
+    last = cells_per_side - 1
+    kept = event_conditions(replace(f, bbox=None, interval=None))
+    return select(
+        func.least(last, func.greatest(0, func.floor(fx * cells_per_side))).label("col"),
+        func.least(last, func.greatest(0, func.floor(fy * cells_per_side))).label("row"),
+        _int(1).label("n"),
+        func.coalesce(e.fatalities, 0).cast(BigInteger).label("fatalities"),
+        case((e.fatalities.is_(None), 0), else_=1).label("reported"),
+        e.occurred_at.label("first_at"),
+        e.occurred_at.label("last_at"),
+        fx.label("sum_fx"),
+        fy.label("sum_fy"),
+    ).where(and_(true(), *kept, *(in_tile(t) if indexed else in_tile_exact(t)), or_(*times)))
+
+
+def summary_cells_query(f: EventFilter, t: Tile, cells_per_side: int) -> Select[Any] | None:
+    """The same rows as ``cells_query``, from event_tile_cells (all time, or whole months plus
+    the few events the months cannot answer); None when the filter needs the events."""
+    if not summary_answers(f, t):
+        return None
+    wanted = t.z + cells_per_side.bit_length() - 1
+    interval = f.interval if f.interval is not None and not f.interval.is_unbounded else None
+    level = summary_level(wanted, ALL_TIME_LEVELS if interval is None else MONTHLY_LEVELS)
+    if level is None:
+        return None
+    parts: list[Select[Any]] = []
+    if interval is None:
+        parts.append(_stored_rows(f, t, level, wanted, None))
+    else:
+        months, covering, times = split_interval(interval)
+        if months is not None:
+            parts.append(_stored_rows(f, t, level, wanted, months))
+        if covering is not None:
+            parts.append(_event_rows(f, t, cells_per_side, [covering], indexed=False))
+        if times:
+            parts.append(_event_rows(f, t, cells_per_side, times, indexed=True))
+    p = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("placed")
+    xmin, _, _, ymax = t.mercator_bounds()
+    size = t.size_m
+    total = func.sum(p.c.n)
+    weight = total.cast(Float)
+    centre = func.ST_SetSRID(
+        func.ST_MakePoint(
+            _float(xmin) + func.sum(p.c.sum_fx) / weight * _float(size),
+            _float(ymax) - func.sum(p.c.sum_fy) / weight * _float(size),
+        ),
+        3857,
+    )
+    fatalities = func.sum(p.c.fatalities).cast(BigInteger)
+    return select(
+        total.label("count"),
+        case((func.sum(p.c.reported) > 0, fatalities)).label("fatalities"),
+        iso_utc(func.min(p.c.first_at)).label("first_at"),
+        iso_utc(func.max(p.c.last_at)).label("last_at"),
+        _mvt_geom(centre, t).label("geom"),
+    ).group_by(p.c.col, p.c.row)
+
+
 def _mvt(rows: Select[Any], layer: str, id_column: str | None) -> ColumnElement[bytes]:
     sub = rows.subquery(layer)
     args: list[Any] = [sub.table_valued(), layer, EXTENT, "geom"]
@@ -142,6 +360,15 @@ def _mvt(rows: Select[Any], layer: str, id_column: str | None) -> ColumnElement[
 
 def event_tile(f: EventFilter, t: Tile, max_features: int) -> Select[Any]:
     """The tile's MVT bytes: points when at most ``max_features`` match, else cell counts."""
+    side = grid_cells_per_side(max_features)
+    points = _mvt(points_query(f, t), POINTS_LAYER, "fid")
+    summary = summary_cells_query(f, t, side)
+    if summary is not None:
+        # The cells' counts add up to the matching events: they decide, no probe needed.
+        cells = summary.cte("cells")
+        many = select(func.sum(cells.c["count"])).scalar_subquery() > max_features
+        encoded = select(func.ST_AsMVT(cells.table_valued(), CELLS_LAYER, EXTENT, "geom"))
+        return select(case((many, encoded.scalar_subquery()), else_=points).label("tile"))
     probe = (
         select(literal(1))
         .select_from(events)
@@ -150,10 +377,6 @@ def event_tile(f: EventFilter, t: Tile, max_features: int) -> Select[Any]:
         .subquery("probe")
     )
     many = select(func.count()).select_from(probe).scalar_subquery() > max_features
-    cells = cells_query(f, t, grid_cells_per_side(max_features))
     return select(
-        case(
-            (many, _mvt(cells, CELLS_LAYER, None)),
-            else_=_mvt(points_query(f, t), POINTS_LAYER, "fid"),
-        ).label("tile")
+        case((many, _mvt(cells_query(f, t, side), CELLS_LAYER, None)), else_=points).label("tile")
     )
