@@ -10,14 +10,13 @@ whole transaction back, so the database is exactly as before.
 """
 
 import csv
-import gzip
 import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import text
@@ -26,7 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.bodies import EventUpdate
 from app.names import fold_name
-from app.place_import import slugify
+from app.place_import import open_text, slugify
+from app.repository import execute_script
 from app.revisions import record_changed_revisions
 
 CHUNK_ROWS = 5_000
@@ -217,15 +217,6 @@ def geojson_row(feature: dict[str, Any]) -> tuple[str, dict[str, Any], str | Non
 Mapper = Callable[[Any], tuple[str, dict[str, Any], str | None, list[Citation]]]
 COLUMN_OF_FIELD = {"geometry": "latitude/longitude", "occurred_at": "date",
                    "occurred_until": "date"}  # fmt: skip
-
-
-def open_text(path: Path) -> IO[str]:
-    """The file as text, gunzipped when it starts with gzip's magic bytes."""
-    with path.open("rb") as raw:
-        gzipped = raw.read(2) == b"\x1f\x8b"
-    if gzipped:
-        return gzip.open(path, "rt", encoding="utf-8", newline="")
-    return path.open(encoding="utf-8", newline="")
 
 
 def sniff(path: Path) -> str:
@@ -481,12 +472,6 @@ class Importer:
         self.report.inserted, self.report.updated = int(inserted), int(updated)
 
 
-async def _execute_script(conn: AsyncConnection, script: str) -> None:
-    for statement in script.split(";"):
-        if statement.strip():
-            await conn.execute(text(statement))
-
-
 class _Rollback(Exception):
     """Leave the transaction without writing (the report says why)."""
 
@@ -511,7 +496,7 @@ async def _import_once(
     mapper = MAPPERS[report.format]
     try:
         async with engine.begin() as conn:
-            await _execute_script(conn, _STAGE)
+            await execute_script(conn, _STAGE)
             importer = Importer(conn, report)
             for line, raw in raw_rows(path, report.format):
                 report.rows += 1

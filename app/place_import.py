@@ -24,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.names import fold_name
+from app.repository import execute_script
 from app.seed import parents_first, upsert_place
 
 GEONAME_COLUMNS = 19
@@ -58,7 +59,10 @@ class GeonameRow:
 
 
 def open_text(path: Path) -> IO[str]:
-    if path.suffix == ".gz":
+    """The file as text, gunzipped when it starts with gzip's magic bytes."""
+    with path.open("rb") as raw:
+        gzipped = raw.read(2) == b"\x1f\x8b"
+    if gzipped:
         return gzip.open(path, "rt", encoding="utf-8", newline="")
     return path.open(encoding="utf-8", newline="")
 
@@ -185,12 +189,6 @@ WHERE NOT EXISTS (SELECT 1 FROM places p WHERE p.geonames_id = n.geonames_id)
 """
 
 
-async def _execute_script(conn: AsyncConnection, script: str) -> None:
-    for statement in script.split(";"):
-        if statement.strip():
-            await conn.execute(text(statement))
-
-
 STAGED_COLUMNS = {
     "import_geonames": ["geonames_id", "name", "slug", "kind", "country_code", "lon", "lat",
                         "population"],
@@ -210,12 +208,12 @@ async def _stage_and_merge(
     places: list[tuple[Any, ...]],
     names: list[tuple[Any, ...]],
 ) -> ImportCounts:
-    await _execute_script(conn, _CREATE_STAGING)
+    await execute_script(conn, _CREATE_STAGING)
     await _copy(conn, "import_geonames", places)
     await _copy(conn, "import_names", names)
     changed = 0
     if places:
-        await _execute_script(conn, _PREPARE_STAGED)
+        await execute_script(conn, _PREPARE_STAGED)
         changed = len((await conn.execute(text(_MERGE_PLACES))).all())
     skipped = int((await conn.execute(text(_UNKNOWN_IDS))).scalar_one())
     added = len((await conn.execute(text(_MERGE_NAMES))).all())

@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from sqlalchemy import Executable, Row, func, select
+from sqlalchemy import Executable, Row, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncResult
 
 # Single reads need no transaction: autocommit saves the BEGIN and ROLLBACK round trips.
@@ -27,6 +27,13 @@ async def fetch_rows_with(
             await conn.execute(select(func.set_config(name, value, True)))
         result = await conn.execute(stmt)
         return result.all()
+
+
+async def execute_script(conn: AsyncConnection, script: str) -> None:
+    """Run `;`-separated statements (constant SQL: no literal contains a semicolon)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            await conn.execute(text(statement))
 
 
 async def fetch_one(engine: AsyncEngine, stmt: Executable) -> Row[Any] | None:
