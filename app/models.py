@@ -1,6 +1,6 @@
 """Tables (SQLAlchemy 2 + GeoAlchemy2). SRID 4326, lon/lat order, everywhere."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Interval,
     MetaData,
     SmallInteger,
     String,
@@ -161,6 +162,10 @@ class Event(Base):
         one_of("verification", Verification),
         lonlat_in_range("geom"),
         CheckConstraint("occurred_until >= occurred_at", name="time_span_ordered"),
+        CheckConstraint(
+            "isfinite(occurred_at) AND (occurred_until IS NULL OR isfinite(occurred_until))",
+            name="time_finite",
+        ),
         CheckConstraint("fatalities >= 0", name="fatalities_not_negative"),
         CheckConstraint("version >= 1", name="version_positive"),
         # bbox + time in one index: the shape of nearly every read.
@@ -288,3 +293,14 @@ class EventTileCell(Base):
     last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sum_x: Mapped[float] = mapped_column(Float(precision=53))
     sum_y: Mapped[float] = mapped_column(Float(precision=53))
+
+
+class EventSpanBound(Base):
+    """One row: the longest span of any event or revision ever stored (raised by triggers on
+    ``events``, see migration 0007), which bounds how early a matching event can start."""
+
+    __tablename__ = "event_span_bound"
+    __table_args__ = (CheckConstraint("id", name="one_row"),)
+
+    id: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default=text("true"))
+    longest: Mapped[timedelta] = mapped_column(Interval)

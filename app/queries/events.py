@@ -41,6 +41,20 @@ def interval_clause(during: ColumnElement[Any], interval: Interval) -> ColumnEle
     return during.op("&&", is_comparison=True)(wanted)
 
 
+def start_bounds(interval: Interval) -> list[ColumnElement[bool]]:
+    """The starts an event matching ``interval`` can have, as ranges on the (occurred_at, id)
+    index: before the interval's end, and no earlier than its start minus the longest span
+    stored (migration 0007; the planner evaluates that function, so it sees the range)."""
+    e = events.c
+    clauses: list[ColumnElement[bool]] = []
+    if interval.start is not None:
+        clauses.append(e.occurred_at >= func.earliest_start_covering(ts(interval.start)))
+    if interval.end is not None:
+        end = ts(interval.end)
+        clauses.append(e.occurred_at <= end if interval.end_inclusive else e.occurred_at < end)
+    return clauses
+
+
 def event_conditions(f: EventFilter) -> list[ColumnElement[bool]]:
     """One clause per filter that is set; the caller ANDs them."""
     e = events.c
@@ -50,7 +64,7 @@ def event_conditions(f: EventFilter) -> list[ColumnElement[bool]]:
     if f.bbox is not None:
         clauses.append(bbox_clause(e.geom, f.bbox))
     if f.interval is not None:
-        clauses.append(interval_clause(e.during, f.interval))
+        clauses += [interval_clause(e.during, f.interval), *start_bounds(f.interval)]
     if f.event_types:
         clauses.append(e.event_type.in_(f.event_types))
     if f.verifications:

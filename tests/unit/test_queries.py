@@ -30,8 +30,21 @@ def test_antimeridian_bbox_is_two_envelopes() -> None:
 
 def test_interval_intersects_the_event_span() -> None:
     interval = Interval(datetime(2025, 3, 1, tzinfo=UTC), None)
-    (_, clause) = event_conditions(EventFilter(interval=interval))
+    (_, clause, *bounds) = event_conditions(EventFilter(interval=interval))
     assert "events.during && tstzrange(" in sql(clause)
+    # and a range on occurred_at for the index: no end, so only the lower bound
+    assert [sql(b) for b in bounds] == [
+        "events.occurred_at >= earliest_start_covering(%(param_1)s::TIMESTAMP WITH TIME ZONE)"
+    ]
+
+
+def test_closed_interval_bounds_starts_on_both_sides() -> None:
+    interval = Interval(datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 4, 1, tzinfo=UTC), False)
+    (_, _, *bounds) = event_conditions(EventFilter(interval=interval))
+    assert [sql(b) for b in bounds] == [
+        "events.occurred_at >= earliest_start_covering(%(param_1)s::TIMESTAMP WITH TIME ZONE)",
+        "events.occurred_at < %(param_1)s::TIMESTAMP WITH TIME ZONE",
+    ]
 
 
 def test_uniform_sort_uses_a_row_comparison() -> None:
