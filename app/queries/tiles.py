@@ -165,12 +165,21 @@ ALL_TIME: ColumnElement[Any] = literal_column("'-infinity'::date")
 ANY = "*"  # event_type and verification of the all-time rows over all of them
 
 
-def summary_level(wanted: int, stored: range) -> int | None:
-    """The coarsest stored level at least as fine as ``wanted`` (finer cells are rolled up by
-    shifting their indexes), or None when even the finest is too coarse."""
+MIN_SUMMARY_SIDE = 8  # coarser than 8 x 8 cells (32 px) a tile is counted from the events
+
+
+def summary_grid(t: Tile, cells_per_side: int, stored: range) -> tuple[int, int] | None:
+    """The stored level to read and the cells per tile edge to count: the coarsest stored level
+    at least as fine as the wanted cells (finer ones are rolled up by shifting their indexes).
+    Past the finest stored level, fewer and larger cells, down to ``MIN_SUMMARY_SIDE``; None
+    below that."""
+    wanted = t.z + cells_per_side.bit_length() - 1
     if wanted > stored[-1]:
-        return None
-    return max(wanted, stored[0])
+        cells_per_side = 1 << max(0, stored[-1] - t.z)
+        if stored[-1] < t.z or cells_per_side < MIN_SUMMARY_SIDE:
+            return None
+        wanted = stored[-1]
+    return max(wanted, stored[0]), cells_per_side
 
 
 def _covers(box: BBox, t: Tile) -> bool:
@@ -319,11 +328,12 @@ def summary_cells_query(f: EventFilter, t: Tile, cells_per_side: int) -> Select[
     the few events the months cannot answer); None when the filter needs the events."""
     if not summary_answers(f, t):
         return None
-    wanted = t.z + cells_per_side.bit_length() - 1
     interval = f.interval if f.interval is not None and not f.interval.is_unbounded else None
-    level = summary_level(wanted, ALL_TIME_LEVELS if interval is None else MONTHLY_LEVELS)
-    if level is None:
+    grid = summary_grid(t, cells_per_side, ALL_TIME_LEVELS if interval is None else MONTHLY_LEVELS)
+    if grid is None:
         return None
+    level, cells_per_side = grid
+    wanted = t.z + cells_per_side.bit_length() - 1
     parts: list[Select[Any]] = []
     if interval is None:
         parts.append(_stored_rows(f, t, level, wanted, None))

@@ -8,6 +8,7 @@ recomputation in Python from the rows of ``events``."""
 import asyncio
 import json
 import math
+import random
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -62,6 +63,21 @@ def loaded(cluster: devdb.Cluster) -> Iterator[tuple[str, list[EventRow]]]:
     url = cluster.url(name)
     rows = run(url, lambda engine: insert_events(engine, random_events(3000, seed=5)))
     yield url, rows
+    devdb.drop_database(cluster, name)
+
+
+@pytest.fixture(scope="module")
+def dense(cluster: devdb.Cluster) -> Iterator[tuple[str, list[EventRow]]]:
+    """Events packed around Bakhmut, so that cells at zooms 8-12 hold many of them."""
+    name = f"dense_{uuid.uuid4().hex[:8]}"
+    devdb.create_database(cluster, name, template=TEMPLATE_DB)
+    url = cluster.url(name)
+    rng = random.Random(11)
+    packed = [
+        {**row, "lon": round(rng.uniform(37.9, 38.1), 4), "lat": round(rng.uniform(48.5, 48.7), 4)}
+        for row in random_events(1500, seed=9)
+    ]
+    yield url, run(url, lambda engine: insert_events(engine, packed))
     devdb.drop_database(cluster, name)
 
 
@@ -146,6 +162,33 @@ def test_filters_the_summary_cannot_answer_use_the_events() -> None:
     ):
         assert tile_sql.summary_cells_query(f, t, 64) is None
         assert tile_sql.summary_cells_query(replace(f, bbox=None), t, 64) is None or f.bbox
+
+
+@pytest.mark.parametrize(
+    ("z", "window", "side"),
+    [(10, None, 32), (11, None, 16), (12, None, 8), (8, "2023-03-01/2023-05-31", 32),
+     (10, "2022-11-15T06:00:00Z/2023-02-03T12:00:00Z", 8)],
+)  # fmt: skip
+def test_past_the_finest_level_the_summary_counts_larger_cells(
+    dense: tuple[str, list[EventRow]], z: int, window: str | None, side: int
+) -> None:
+    """64 cells a side are wanted; the summary gives as many as its finest level holds, and
+    they are exactly the cells that counting the events at that size gives."""
+    url, rows = dense
+    f = EventFilter(interval=parse_datetime(window) if window else None)
+
+    async def compare(engine: AsyncEngine) -> None:
+        for x, y in busiest_tiles(rows, z, count=2):
+            t = Tile(z, x, y)
+            summary = tile_sql.summary_cells_query(f, t, 64)
+            assert summary is not None
+            expected = await _cells(engine, tile_sql.cells_query(f, t, side))
+            assert expected and max(cell[0] for cell in expected) > 1
+            assert_same_cells(await _cells(engine, summary), expected)
+        if side == tile_sql.MIN_SUMMARY_SIDE:  # a zoom deeper, its cells would be too large
+            assert tile_sql.summary_cells_query(f, Tile(z + 1, 0, 0), 64) is None
+
+    run(url, compare)
 
 
 # The oracle: the summary's rows recomputed in Python from `events`.
