@@ -462,7 +462,7 @@ async def loaded_marker(url: str) -> dict[str, Any] | None:
 async def refresh_statistics(url: str) -> None:
     conn = await asyncpg.connect(dsn(url))
     try:
-        await conn.execute("VACUUM (ANALYZE) events, event_sources")
+        await conn.execute("VACUUM (ANALYZE) events, event_sources, event_tile_cells")
     finally:
         await conn.close()
 
@@ -502,7 +502,7 @@ async def load(url: str, n: int, seed_: int, until: date) -> dict[str, Any]:
         assert len(rebuilt) == len(statements), "an index or constraint was not rebuilt"
         timings["indexes_s"] = round(time.perf_counter() - started, 1)
         started = time.perf_counter()
-        await conn.execute("VACUUM (ANALYZE) events, event_sources")
+        await conn.execute("VACUUM (ANALYZE) events, event_sources, event_tile_cells")
         timings["vacuum_analyze_s"] = round(time.perf_counter() - started, 1)
         name = await conn.fetchval("SELECT current_database()")
         comment = json.dumps(marker(n, seed_, until)).replace("'", "''")

@@ -307,6 +307,8 @@ def upgrade() -> None:
     for statement in FUNCTIONS:
         op.execute(statement)
     op.execute(BACKFILL)
+    # Planner statistics now: tiles are read before autovacuum would get to a new table.
+    op.execute("ANALYZE event_tile_cells")
     op.execute(SETTLE)
     op.execute(SYNC)
     for name, when in TRIGGERS.items():
