@@ -207,6 +207,8 @@ class Event(Base):
     verification: Mapped[str] = mapped_column(String(12), server_default=text("'unverified'"))
     # False when `verification` is derived from the citations (app.provenance).
     verification_explicit: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    # How many citations it has (kept by triggers on event_sources, migration 0008).
+    source_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     tags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     created_at: Mapped[datetime] = created_at()

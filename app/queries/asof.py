@@ -36,6 +36,7 @@ SELECT k.event_id AS id, s->>'dataset' AS dataset, s->>'external_id' AS external
        ST_SetSRID(ST_GeomFromGeoJSON(s->'geometry'), 4326) AS geom,
        s->>'location_precision' AS location_precision, s->>'verification' AS verification,
        COALESCE((s->>'verification_explicit')::boolean, true) AS verification_explicit,
+       jsonb_array_length(s->'citations') AS source_count,
        ARRAY(SELECT jsonb_array_elements_text(s->'tags')) AS tags,
        (s->>'version')::int AS version, (s->>'created_at')::timestamptz AS created_at,
        (s->>'updated_at')::timestamptz AS updated_at,

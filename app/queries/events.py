@@ -157,13 +157,6 @@ def _citations_compact() -> ColumnElement[Any]:
     )
 
 
-def _source_count() -> ColumnElement[int]:
-    es = event_sources.c
-    return (
-        select(func.count()).select_from(event_sources).where(es.event_id == events.c.id)
-    ).scalar_subquery()
-
-
 def event_properties() -> dict[str, ColumnElement[Any]]:
     """Every public event property, in output order."""
     e, p = events.c, places.c
@@ -182,7 +175,7 @@ def event_properties() -> dict[str, ColumnElement[Any]]:
         "place_name": p.name,
         "location_precision": e.location_precision,
         "verification": e.verification,
-        "source_count": _source_count(),
+        "source_count": e.source_count,
         "citations": _citations_compact(),
         "tags": e.tags,
         "dataset": e.dataset,

@@ -28,14 +28,13 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.filters import BBox, EventFilter, Interval
-from app.models import Event, EventSource, EventTileCell, Place
+from app.models import Event, EventTileCell, Place
 from app.queries.common import bbox_clause, ts
 from app.queries.events import event_conditions
 from app.tiles import EXTENT, Tile, grid_cells_per_side
 
 events = Event.__table__
 tile_cells = EventTileCell.__table__
-event_sources = EventSource.__table__
 # The events' own place, aliased so that no filter subquery over `places` correlates with it.
 event_place = Place.__table__.alias("event_place")
 
@@ -80,13 +79,6 @@ def _mvt_geom(geom_3857: ColumnElement[Any], t: Tile) -> ColumnElement[Any]:
     return func.ST_AsMVTGeom(geom_3857, _envelope(t), EXTENT, BUFFER, True)
 
 
-def _source_count() -> ColumnElement[int]:
-    es = event_sources.c
-    return (
-        select(func.count()).select_from(event_sources).where(es.event_id == events.c.id)
-    ).scalar_subquery()
-
-
 def tile_point(t: Tile) -> ColumnElement[Any]:
     """The event's point in tile units, as ST_AsMVTGeom would snap it: the tile holds only its
     own points (``in_tile``), so there is nothing to clip and no need to reproject."""
@@ -109,7 +101,7 @@ def points_query(f: EventFilter, t: Tile) -> Select[Any]:
             iso_utc(e.occurred_until).label("occurred_until"),
             e.time_precision,
             event_place.c.name.label("place_name"),
-            _source_count().label("source_count"),
+            e.source_count,
             e.fatalities,
             tile_point(t).label("geom"),
         )
