@@ -1,9 +1,10 @@
 """Vector tile latency on a large events table: `python -m bench.tiles --events 1000000`.
 
-Events are generated in SQL (70% around 60 hot spots along the front, 30% spread over
-30–40°E, 46–53°N, over three years), then one client asks the served app for tiles at zooms
-4–12 over HTTP, in sequence, each tile chosen under a random event (so tiles hold data), with
-no filter and with a one-month `datetime`.
+The events are those of the events workload (`bench.generate`: clustered around the front-line
+and border places, 2022-02-24 to today, in time order as a live feed stores them, with places
+and citations). One client asks the served app for tiles at zooms 4–12 over HTTP, in
+sequence, each tile chosen under a random event (so tiles hold data), with no filter and with
+a one-month `datetime`.
 
 With `--import-rows N` it also times `frontline import` of an N-row ACLED-style file (the
 generator of bench.imports) into a fresh seeded database, at migration 0005 (no tile-cell
@@ -28,10 +29,10 @@ from sqlalchemy import text
 from app import devdb, migrate
 from app.db import make_engine
 from app.settings import Settings
+from bench import generate
 from bench.common import (
     BENCH_DIR,
     BENCH_PORT,
-    bench_database,
     machine,
     percentiles,
     revision,
@@ -42,52 +43,12 @@ from bench.imports import run_import, write_csv
 
 WRITES_DB = "frontline_bench_tile_writes"
 
-GENERATE = text(
-    """
-    WITH hot AS (
-        SELECT h, 30.5 + random() * 9 AS lon, 46.5 + random() * 6 AS lat
-        FROM generate_series(1, 60) AS h
-    ), g AS (
-        SELECT i, random() < 0.7 AS clustered, 1 + floor(random() * 60)::int AS h,
-               random() AS u1, random() AS u2, random() AS u3, random() AS u4
-        FROM generate_series(1, :n) AS i
-    )
-    INSERT INTO events (dataset, external_id, title, event_type, occurred_at, occurred_until,
-                        time_precision, geom, location_precision, verification, fatalities)
-    SELECT 'bench', 'b' || g.i, 'Bench event ' || g.i,
-           (ARRAY['battle','shelling','airstrike','drone_strike','missile_strike'])[1 + g.i % 5],
-           ts, CASE WHEN g.u4 < 0.5 THEN ts + interval '1 day' END, 'day',
-           ST_SetSRID(ST_MakePoint(
-               CASE WHEN g.clustered THEN least(40, greatest(30, hot.lon
-                    + 0.25 * sqrt(-2 * ln(g.u1 + 1e-12)) * cos(2 * pi() * g.u2)))
-                    ELSE 30 + g.u1 * 10 END,
-               CASE WHEN g.clustered THEN least(53, greatest(46, hot.lat
-                    + 0.25 * sqrt(-2 * ln(g.u1 + 1e-12)) * sin(2 * pi() * g.u2)))
-                    ELSE 46 + g.u2 * 7 END), 4326),
-           'exact',
-           (ARRAY['unverified','claimed','disputed','confirmed'])[1 + g.i % 4],
-           CASE WHEN g.u3 < 0.3 THEN floor(g.u3 * 30)::int END
-    FROM g JOIN hot ON hot.h = g.h,
-         LATERAL (SELECT timestamptz '2022-02-24' + g.u3 * interval '1095 days' AS ts) t
-    """
-)
 
-
-async def load(url: str, count: int) -> list[tuple[float, float]]:
-    """Fill the table once (reused by later runs); return a sample of event positions."""
-    # Generating a million rows (and their indexes) takes longer than a request may.
-    settings = Settings.model_validate({"DATABASE_URL": url, "statement_timeout_ms": 3_600_000})
-    engine = make_engine(url, settings)
+async def sample_points(url: str) -> list[tuple[float, float]]:
+    """Positions of up to 5 000 events picked at random (tiles are chosen under them)."""
+    engine = make_engine(url, Settings.model_validate({"DATABASE_URL": url}))
     try:
-        async with engine.begin() as conn:
-            have = (await conn.execute(text("SELECT count(*) FROM events"))).scalar_one()
-            if have != count:
-                await conn.execute(text("TRUNCATE events CASCADE"))
-                started = time.monotonic()
-                await conn.execute(GENERATE, {"n": count})
-                print(f"generated {count} events in {time.monotonic() - started:.1f} s")
-        async with engine.begin() as conn:
-            await conn.execute(text("ANALYZE events"))
+        async with engine.connect() as conn:
             rows = await conn.execute(
                 text("SELECT ST_X(geom), ST_Y(geom) FROM events TABLESAMPLE SYSTEM (1) LIMIT 5000")
             )
@@ -151,7 +112,10 @@ def import_cost(rows: int, seed: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "acled.csv"
         write_csv(path, rows, seed)
-        for name, target in (("without summary (0005)", "0005"), ("with summary", "head")):
+        for name, target in (
+            ("without summary (0005)", "0005"),
+            ("at head: summary, span bound, citation counts", "head"),
+        ):
             devdb.run_sql(cluster, f'DROP DATABASE IF EXISTS "{WRITES_DB}" WITH (FORCE)')
             devdb.create_database(cluster, WRITES_DB)
             url = cluster.url(WRITES_DB)
@@ -174,8 +138,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--import-rows", type=int, default=0, help="also time bulk imports")
     args = parser.parse_args()
-    url = bench_database("frontline_bench_tiles")
-    points = asyncio.run(load(url, args.events))
+    url, _ = generate.database(args.events, args.seed)
+    points = asyncio.run(sample_points(url))
     with served(url) as (base, _):
         results = run(base, points, args.tiles_per_zoom, args.seed)
     doc = {"events": args.events, "revision": revision(), "machine": machine(), "results": results}
