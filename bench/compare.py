@@ -7,7 +7,9 @@ Targets, each with 2 uvicorn workers (`--workers`) and driven by the same wrk cl
 - tipg: installed from PyPI into its own venv (.data/bench/tipg-venv), serving the view
   `bench_events` (the same properties as Frontline's Features, citations included);
 - floor_app: `bench/floor_app.py`, one SQL statement building the FeatureCollection;
-- pgbench: that same statement, run by PostgreSQL's pgbench (the database alone).
+- pgbench: that same statement, run by PostgreSQL's pgbench (the database alone);
+- pgbench_naive: the same FeatureCollection from the naive schema (`bench/naive.py`: one
+  table, GiST on the point, B-tree on the time), through pgbench.
 The four cases of issue 7 run on every target; the ids of a sample of URLs are checked
 against plain SQL for each HTTP target. Results: bench/results/compare.{json,md}.
 """
@@ -32,7 +34,7 @@ import asyncpg
 
 from app import devdb
 from app.settings import REPO_ROOT
-from bench import generate, workload
+from bench import generate, naive, workload
 from bench.common import BENCH_DIR, machine, percentiles, revision, served, write_results
 from bench.floor_app import statement
 from bench.measure import PeakRss, answers_per_s, busy_before, fetch, ids, load, settle
@@ -46,7 +48,7 @@ CREATE OR REPLACE VIEW bench_events AS
 SELECT e.id, e.geom, e.title, e.description, e.event_type, e.sub_event_type, e.actors,
        e.fatalities, e.occurred_at, e.occurred_until, e.time_precision, e.place_id,
        p.slug AS place_slug, p.name AS place_name, e.location_precision, e.verification,
-       (SELECT count(*) FROM event_sources es WHERE es.event_id = e.id) AS source_count,
+       e.source_count,
        (SELECT coalesce(json_agg(json_build_object('source', s.slug, 'stance', es.stance)
                                  ORDER BY es.published_at NULLS LAST, es.id), '[]')
         FROM event_sources es JOIN sources s ON s.id = es.source_id
@@ -71,8 +73,10 @@ def ensure_tipg() -> Path:
     return python
 
 
-def pgbench_script(queries: list[Query], limit: str) -> str:
-    """The floor statement with pgbench variables, each run picking one of the queries."""
+def pgbench_script(
+    queries: list[Query], limit: str, statement: Callable[..., str] = statement
+) -> str:
+    """A floor statement with pgbench variables, each run picking one of the queries."""
     world = (-180.0, -90.0, 180.0, 90.0)
     rows = [(*(q.bbox or world), int(q.start.timestamp()), int(q.end.timestamp()))
             for q in queries]  # fmt: skip
@@ -146,18 +150,19 @@ def run_http(
 
 def table(title: str, doc: dict[str, Any]) -> str:
     head = (
-        "| case | Frontline req/s | tipg | floor app | pgbench | Frontline/tipg "
-        "| Frontline/floor app | Frontline/pgbench | p99 ms F / t / app / pgb "
-        "| peak RSS MiB F / t / app |\n|---|---:|---:|---:|---:|---:|---:|---:|---|---|"
+        "| case | Frontline req/s | tipg | floor app | pgbench | naive pgbench | Frontline/tipg "
+        "| Frontline/floor app | Frontline/pgbench | Frontline/naive | p99 ms F / t / app / pgb "
+        "| peak RSS MiB F / t / app |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
     )
     rows = []
     for case, r in doc["cases"].items():
         f, t, a, p = (r[k] for k in ("frontline", "tipg", "floor_app", "pgbench"))
         rows.append(
             f"| {case} | {f['answers_per_s']} | {t['answers_per_s']} | {a['answers_per_s']} | "
-            f"{p['rps']} | {r['ratio_frontline_tipg']} | {r['ratio_frontline_floor_app']} | "
-            f"{r['ratio_frontline_pgbench']} | {f['p99_ms']} / {t['p99_ms']} / {a['p99_ms']} / "
-            f"{p['p99_ms']} | {f['peak_rss_mib']} / {t['peak_rss_mib']} / "
+            f"{p['rps']} | {r['pgbench_naive']['rps']} | {r['ratio_frontline_tipg']} | "
+            f"{r['ratio_frontline_floor_app']} | {r['ratio_frontline_pgbench']} | "
+            f"{r['ratio_frontline_pgbench_naive']} | {f['p99_ms']} / {t['p99_ms']} / "
+            f"{a['p99_ms']} / {p['p99_ms']} | {f['peak_rss_mib']} / {t['peak_rss_mib']} / "
             f"{a['peak_rss_mib']} |"
         )
     return f"{title}\n\n{head}\n" + "\n".join(rows)
@@ -177,7 +182,9 @@ def measure_all(
                         health="/healthz", env=tipg_env, cwd=BENCH_DIR), tipg_path),
         "floor_app": (served(plain, w, app="bench.floor_app:app", cwd=REPO_ROOT), frontline_path),
     }  # fmt: skip
-    measured: dict[str, dict[str, Any]] = {name: {} for name in [*targets, "pgbench"]}
+    measured: dict[str, dict[str, Any]] = {
+        name: {} for name in [*targets, "pgbench", "pgbench_naive"]
+    }
     with ExitStack() as stack:
         running = {name: stack.enter_context(server) for name, (server, _) in targets.items()}
         for case, queries in cases.items():
@@ -186,9 +193,11 @@ def measure_all(
                 measured[name][case] = run_http(name, base, process.pid, url, case, queries,
                                                 path, args)  # fmt: skip
             settle(plain, None)
-            script = pgbench_script(queries, LIMITS[case])
-            measured["pgbench"][case] = pgbench(plain, script, args.duration, args.connections)
-            print("pgbench", case, measured["pgbench"][case])
+            for name, build in (("pgbench", statement), ("pgbench_naive", naive.statement)):
+                script = pgbench_script(queries, LIMITS[case], build)
+                measured[name][case] = pgbench(plain, script, args.duration, args.connections)
+                print(name, case, measured[name][case])
+                settle(plain, None)
     return measured
 
 
@@ -206,6 +215,7 @@ def main() -> None:
     every = asyncio.run(workload.build(url, date.fromisoformat(data["until"])))
     cases = {case: every[case] for case in COMPARED}
     asyncio.run(_execute(plain, VIEW))
+    asyncio.run(naive.ensure_table(plain))
     try:
         measured = measure_all(url, cases, args)
     finally:  # the view pins events' columns: migrations could not change them
@@ -214,7 +224,7 @@ def main() -> None:
     for case in cases:
         row = {name: measured[name][case] for name in measured}
         fl = row["frontline"]["answers_per_s"]
-        for name in ("tipg", "floor_app", "pgbench"):
+        for name in ("tipg", "floor_app", "pgbench", "pgbench_naive"):
             other = row[name].get("answers_per_s", row[name]["rps"])
             row[f"ratio_frontline_{name}"] = round(fl / other, 2) if other else None
         doc_cases[case] = row

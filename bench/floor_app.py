@@ -4,7 +4,9 @@
 
 It understands the workload's `bbox`, `datetime` (start/end instants) and `limit` (absent:
 every match) on any path, and builds the same Features as Frontline (properties, place,
-compact citations) so the bodies compare. `statement()` is also what pgbench runs.
+compact citations) so the bodies compare, on the same schema with the same physical design
+(the citation count column, the longest-span bound on `occurred_at`): what is left between
+it and Frontline is the application. `statement()` is also what pgbench runs.
 """
 
 import os
@@ -25,7 +27,7 @@ FROM (SELECT e.id, e.occurred_at, json_build_object('type', 'Feature', 'id', e.i
         'time_precision', e.time_precision, 'place_id', e.place_id, 'place_slug', p.slug,
         'place_name', p.name, 'location_precision', e.location_precision,
         'verification', e.verification,
-        'source_count', (SELECT count(*) FROM event_sources es WHERE es.event_id = e.id),
+        'source_count', e.source_count,
         'citations', (SELECT coalesce(json_agg(json_build_object('source', s.slug, 'stance',
             es.stance) ORDER BY es.published_at NULLS LAST, es.id), '[]')
             FROM event_sources es JOIN sources s ON s.id = es.source_id
@@ -36,6 +38,7 @@ FROM (SELECT e.id, e.occurred_at, json_build_object('type', 'Feature', 'id', e.i
       FROM events e LEFT JOIN places p ON p.id = e.place_id
       WHERE e.deleted_at IS NULL AND e.geom && ST_MakeEnvelope({x0}, {y0}, {x1}, {y1}, 4326)
         AND e.during && tstzrange({t0}, {t1}, '[]')
+        AND e.occurred_at >= earliest_start_covering({t0}) AND e.occurred_at <= {t1}
       ORDER BY e.occurred_at, e.id LIMIT {limit}) f
 """
 
