@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint fmt db-start db-stop postgis test-tools web bench bench-compare bench-gazetteer bench-imports bench-tiles soak clean
+.PHONY: run test lint fmt db-start db-stop postgis test-tools web bench bench-compare bench-scale bench-gazetteer bench-imports bench-tiles soak clean
 
 run: $(STAMP) postgis web  ## set up everything and serve on http://127.0.0.1:8000
 	$(BIN)/frontline serve
@@ -14,7 +14,7 @@ test: $(STAMP) postgis test-tools web lint  ## set up everything, lint, then run
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy app
+	$(BIN)/mypy app bench
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .
@@ -50,6 +50,9 @@ soak: $(STAMP) postgis  ## 5 minutes of 32 clients reading and writing, then a l
 
 bench-imports: $(STAMP) postgis  ## bulk import rows/s and memory on 1 000 000 rows
 	$(BIN)/python -m bench.imports
+
+bench-scale: $(STAMP) postgis  ## small and medium at 1M and 10M events, whole-table exports
+	$(BIN)/python -m bench.scale --sizes 1000000,10000000
 
 bench-tiles: $(STAMP) postgis  ## vector tile latency at zooms 4-12 on 1 000 000 events
 	$(BIN)/python -m bench.tiles --events 1000000 --tiles-per-zoom 40 --import-rows 100000

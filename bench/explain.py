@@ -45,8 +45,8 @@ async def frontline_sql(url: str, q: Query) -> str:
     stmt = build(f, Page(limit=q.limit or 1))
     if q.limit is None:
         stmt = stmt.limit(None)
-    compiled = stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
-    return str(compiled)
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    return str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
 JOIN = "FROM events LEFT OUTER JOIN places ON places.id = events.place_id \nWHERE "

@@ -19,7 +19,7 @@ import os
 import random
 import struct
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -223,7 +223,7 @@ def _accumulate(values: list[float]) -> Iterator[float]:
         yield total
 
 
-def _chooser(weights: dict[str, float]) -> tuple[list[str], list[float]]:
+def _chooser(weights: Mapping[str, float]) -> tuple[list[str], list[float]]:
     return list(weights), list(_accumulate(list(weights.values())))
 
 

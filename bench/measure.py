@@ -117,7 +117,7 @@ def answers_per_s(result: dict[str, Any], mean_bytes: float) -> float:
     counts the answers still streaming when wrk stops."""
     if result["requests"] >= 50 or not mean_bytes:
         return float(result["rps"])
-    return round(result["mb_s"] * 1e6 / mean_bytes, 2)
+    return round(float(result["mb_s"]) * 1e6 / mean_bytes, 2)
 
 
 def _tree(root: int) -> list[int]:

@@ -93,7 +93,7 @@ async def export_windows(url: str, count: int, rng: random.Random) -> list[tuple
         total = await conn.fetchval("SELECT count(*) FROM events WHERE deleted_at IS NULL")
         rows = min(EXPORT_ROWS, total)
         at = "SELECT occurred_at FROM events WHERE deleted_at IS NULL ORDER BY occurred_at, id"
-        windows = []
+        windows: list[tuple[datetime, ...]] = []
         for _ in range(count):
             first = rng.randrange(0, total - rows + 1)
             start = await conn.fetchval(f"{at} OFFSET $1 LIMIT 1", first)
