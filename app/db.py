@@ -47,12 +47,13 @@ def connect_args(settings: Settings) -> dict[str, Any]:
 
 
 def make_engine(url: str, settings: Settings) -> AsyncEngine:
-    """A pooled engine; pre-ping lets the pool recover by itself after a database restart."""
+    """A pooled engine. No pre-ping (a round trip before every request): after a database
+    restart the first use of a dead connection invalidates the pool, reads are retried once on
+    a new connection (app.repository) and a write answers 503 once."""
     return create_async_engine(
         url,
         pool_size=settings.pool_size,
         max_overflow=settings.pool_max_overflow,
-        pool_pre_ping=True,
         pool_timeout=5,
         connect_args=connect_args(settings),
     )

@@ -1,32 +1,59 @@
 """The one place that executes SQL."""
 
-from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import Executable, Row, func, select, text
+from sqlalchemy import Executable, Result, Row, func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncResult
 
 # Single reads need no transaction: autocommit saves the BEGIN and ROLLBACK round trips.
 AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 
 
+T = TypeVar("T")
+
+
+async def _read(engine: AsyncEngine, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    """Run a read on a pooled connection, once more on a new one if the pooled one turns out
+    dead (the database restarted): reads are safe to repeat, and checking every connection
+    before use (pool pre-ping) would cost each request a round trip."""
+    for attempt in (1, 2):
+        try:
+            async with engine.connect() as conn:
+                return await work(conn)
+        except DBAPIError as error:
+            if attempt == 2 or not error.connection_invalidated:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _autocommit(
+    stmt: Executable, take: Callable[[Result[Any]], T]
+) -> Callable[[AsyncConnection], Awaitable[T]]:
+    async def work(conn: AsyncConnection) -> T:
+        await conn.execution_options(**AUTOCOMMIT)
+        return take(await conn.execute(stmt))
+
+    return work
+
+
 async def fetch_rows(engine: AsyncEngine, stmt: Executable) -> Sequence[Row[Any]]:
     """All rows of a bounded statement (a page) in one round trip."""
-    async with engine.connect() as conn:
-        await conn.execution_options(**AUTOCOMMIT)
-        result = await conn.execute(stmt)
-        return result.all()
+    return await _read(engine, _autocommit(stmt, Result.all))
 
 
 async def fetch_rows_with(
     engine: AsyncEngine, stmt: Executable, settings: dict[str, str]
 ) -> Sequence[Row[Any]]:
     """Like fetch_rows, with server settings applied to this transaction only."""
-    async with engine.connect() as conn:
+
+    async def work(conn: AsyncConnection) -> Sequence[Row[Any]]:
         for name, value in settings.items():
             await conn.execute(select(func.set_config(name, value, True)))
-        result = await conn.execute(stmt)
-        return result.all()
+        return (await conn.execute(stmt)).all()
+
+    return await _read(engine, work)
 
 
 async def execute_script(conn: AsyncConnection, script: str) -> None:
@@ -37,16 +64,11 @@ async def execute_script(conn: AsyncConnection, script: str) -> None:
 
 
 async def fetch_one(engine: AsyncEngine, stmt: Executable) -> Row[Any] | None:
-    async with engine.connect() as conn:
-        await conn.execution_options(**AUTOCOMMIT)
-        result = await conn.execute(stmt)
-        return result.first()
+    return await _read(engine, _autocommit(stmt, Result.first))
 
 
 async def fetch_scalar(engine: AsyncEngine, stmt: Executable) -> Any:
-    async with engine.connect() as conn:
-        await conn.execution_options(**AUTOCOMMIT)
-        return (await conn.execute(stmt)).scalar()
+    return await _read(engine, _autocommit(stmt, Result.scalar))
 
 
 async def stream_rows(

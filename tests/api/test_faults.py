@@ -80,6 +80,11 @@ def test_database_restart_fails_fast_then_recovers_by_itself(
             assert time.monotonic() < deadline, "did not recover without a restart"
             time.sleep(0.3)
         assert get(f"{base}/ready")[0] == 200
+        # A restart the app did not see: its pooled connections are dead, and the first read
+        # after it is retried on a new connection instead of failing.
+        devdb.stop(base_dir)
+        devdb.start(base_dir, cluster.port, ephemeral=True)
+        assert get(f"{base}/events?place=sudzha")[0] == 200
 
 
 def test_an_import_killed_half_way_leaves_nothing(seeded: str, tmp_path: Path) -> None:
