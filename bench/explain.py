@@ -5,9 +5,10 @@
 For the first query of each case, Frontline's statement (built by app.queries, names resolved
 as the API does, compiled with literal values) runs under EXPLAIN three times (the fastest is
 reported), next to the same statement with a fence that makes PostgreSQL filter with the GiST
-index before sorting, and with a redundant lower bound on occurred_at (exact when no span is
-longer than the longest one stored). Results: bench/results/explain.{json,md}; the full
-plans are in the JSON.
+index before sorting, and with a literal lower bound on occurred_at (the start minus the
+longest span stored: the experiment behind migration 0007; Frontline's statement now
+carries the same bound through earliest_start_covering(), so the two should match).
+Results: bench/results/explain.{json,md}; the full plans are in the JSON.
 """
 
 import argparse
