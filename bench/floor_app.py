@@ -58,7 +58,12 @@ async def app(scope: dict, receive, send) -> None:  # type: ignore[no-untyped-de
     if scope["type"] == "lifespan":
         while (message := await receive())["type"] != "lifespan.shutdown":
             if message["type"] == "lifespan.startup":
-                pool = await asyncpg.create_pool(os.environ["DATABASE_URL"], min_size=4, max_size=8)
+                # Custom plans, as Frontline's connections have: a generic plan of this
+                # statement cannot use the span bound and walks the time index.
+                settings = {"plan_cache_mode": "force_custom_plan", "jit": "off"}
+                pool = await asyncpg.create_pool(
+                    os.environ["DATABASE_URL"], min_size=4, max_size=8, server_settings=settings
+                )
                 await send({"type": "lifespan.startup.complete"})
         await send({"type": "lifespan.shutdown.complete"})
         return

@@ -150,20 +150,22 @@ def _rss_kib(pid: int) -> int:
 
 
 class PeakRss:
-    """Peak summed VmRSS (MiB) of a process tree, sampled every 100 ms while in the block.
+    """Peak summed VmRSS (MiB) of a process tree, sampled every 100 ms while in the block,
+    and the peak of its largest process (one uvicorn worker, when there are several).
 
     Summing counts pages shared between uvicorn's workers twice: an upper bound.
     """
 
     def __init__(self, pid: int | None) -> None:
-        self.pid, self.peak_mib = pid, 0.0
+        self.pid, self.peak_mib, self.process_peak_mib = pid, 0.0, 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         while not self._stop.is_set() and self.pid is not None:
-            kib = sum(_rss_kib(pid) for pid in _tree(self.pid))
-            self.peak_mib = max(self.peak_mib, kib / 1024)
+            each = [_rss_kib(pid) for pid in _tree(self.pid)]
+            self.peak_mib = max(self.peak_mib, sum(each) / 1024)
+            self.process_peak_mib = max(self.process_peak_mib, max(each, default=0) / 1024)
             self._stop.wait(0.1)
 
     def __enter__(self) -> "PeakRss":
@@ -174,6 +176,7 @@ class PeakRss:
         self._stop.set()
         self._thread.join()
         self.peak_mib = round(self.peak_mib, 1)
+        self.process_peak_mib = round(self.process_peak_mib, 1)
 
 
 def _cpu_ticks(pids: list[int]) -> int:

@@ -66,7 +66,9 @@ def run_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
             time.sleep(1)
         with PeakRss(process.pid) as rss:
             export = stream_export(base)
-        out["export_all"] = {**export, "idle_rss_mib": idle.peak_mib, "peak_rss_mib": rss.peak_mib}
+        out["export_all"] = {**export, "idle_rss_mib": idle.peak_mib, "peak_rss_mib": rss.peak_mib,
+                             "process_idle_mib": idle.process_peak_mib,
+                             "process_peak_mib": rss.process_peak_mib}  # fmt: skip
         print(n, "export_all", out["export_all"])
     return out
 
@@ -81,13 +83,15 @@ def table(results: list[dict[str, Any]]) -> str:
             lines.append(f"| {r['events']} | {case} | {c['mean_features']} | "
                          f"{m['answers_per_s']} | {m['p50_ms']} | {m['p95_ms']} | "
                          f"{m['p99_ms']} | {m['peak_rss_mib']} | {ok} |")  # fmt: skip
-    lines += ["", "| events | export features | MB | seconds | MB/s | server RSS idle → peak MiB |",
-              "|---:|---:|---:|---:|---:|---|"]  # fmt: skip
+    lines += ["", "| events | export features | MB | seconds | MB/s "
+              "| server RSS idle → peak MiB | largest process idle → peak MiB |",
+              "|---:|---:|---:|---:|---:|---|---|"]  # fmt: skip
     for r in results:
         e = r["export_all"]
         lines.append(f"| {r['events']} | {e['features']} | {round(e['bytes'] / 1e6)} | "
                      f"{e['seconds']} | {e['mb_s']} | {e['idle_rss_mib']} → "
-                     f"{e['peak_rss_mib']} |")  # fmt: skip
+                     f"{e['peak_rss_mib']} | {e.get('process_idle_mib')} → "
+                     f"{e.get('process_peak_mib')} |")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -98,6 +102,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--sample", type=int, default=3, help="URLs checked per case")
+    parser.add_argument("--output", default="scale", help="results name in bench/results/")
     args = parser.parse_args()
     results = [run_size(int(n), args) for n in args.sizes.split(",")]
     command = "python -m bench.scale " + " ".join(sys.argv[1:])
@@ -105,7 +110,7 @@ def main() -> None:
            "revision": revision(), "when": time.strftime("%Y-%m-%d %H:%M:%S"),
            "workers": args.workers, "results": results}  # fmt: skip
     title = f"Frontline at growing sizes (`{command}`)"
-    write_results("scale", doc, f"{title}\n\n{table(results)}")
+    write_results(args.output, doc, f"{title}\n\n{table(results)}")
 
 
 if __name__ == "__main__":
