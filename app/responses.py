@@ -67,7 +67,8 @@ def page_response(
     """A page in any format, with self/next/prev links (body and Link header) and an ETag."""
     links = page_links(request.url, page, MEDIA_TYPES[fmt].split(";")[0])
     headers = {"Link": header} if (header := link_header(links)) else {}
-    parts = [str(cell) for row in page.rows for cell in row]
+    # A Feature's text holds every value of its row (the sort keys too); CSV rows are flat.
+    parts = (str(c) for row in page.rows for c in row) if fmt is Format.CSV else page.features
     etag = etag_of([fmt.value, *parts, str(page.next_cursor), str(page.number_matched)])
 
     def build() -> Response:
