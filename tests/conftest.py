@@ -5,6 +5,7 @@ database under .data/ and a writing test never disturbs another.
 """
 
 import asyncio
+import json
 import os
 import shutil
 import socket
@@ -14,12 +15,13 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from app import devdb, migrate
 from app.db import make_engine
@@ -49,6 +51,31 @@ def cluster() -> Iterator[devdb.Cluster]:
     finally:
         devdb.stop(base)
         shutil.rmtree(base, ignore_errors=True)
+
+
+DATA_TABLES = ("places", "place_names", "sources", "events", "event_sources", "event_revisions")
+
+
+def dump_tables(url: str, tables: Sequence[str] = DATA_TABLES) -> dict[str, list[str]]:
+    """Every row of the tables as sorted JSON text: equal dumps mean nothing was written."""
+
+    async def read() -> dict[str, list[str]]:
+        engine = make_engine(url, settings_for(url))
+        try:
+            async with engine.connect() as conn:
+                return {
+                    table: sorted(
+                        json.dumps(row, sort_keys=True, default=str)
+                        for row in (
+                            await conn.execute(text(f"SELECT to_jsonb(t) FROM {table} t"))
+                        ).scalars()
+                    )
+                    for table in tables
+                }
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
 
 
 def settings_for(url: str, **overrides: object) -> Settings:

@@ -1,22 +1,18 @@
 """frontline backup / restore: a dump restored into an empty database is the same service."""
 
 import asyncio
-import json
 import os
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 
-from sqlalchemy import text
-
 from app import devdb
 from app.db import make_engine
 from app.seed import seed
-from tests.conftest import settings_for
+from tests.conftest import DATA_TABLES, dump_tables, settings_for
 
-TABLES = ("places", "place_names", "sources", "events", "event_sources", "event_revisions",
-          "api_keys", "alembic_version")  # fmt: skip
+TABLES = (*DATA_TABLES, "api_keys", "alembic_version")
 
 
 async def _run(url: str, work):  # type: ignore[no-untyped-def]
@@ -25,15 +21,6 @@ async def _run(url: str, work):  # type: ignore[no-untyped-def]
         return await work(engine)
     finally:
         await engine.dispose()
-
-
-async def _tables(engine) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
-    async with engine.connect() as conn:
-        return {
-            table: sorted(json.dumps(r, sort_keys=True, default=str) for r in (
-                await conn.execute(text(f"SELECT to_jsonb(t) FROM {table} t"))).scalars())
-            for table in TABLES
-        }  # fmt: skip
 
 
 def cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -46,7 +33,7 @@ def test_backup_restores_every_table(
     cluster: devdb.Cluster, fresh_url: str, tmp_path: Path
 ) -> None:
     asyncio.run(_run(fresh_url, seed))
-    original = asyncio.run(_run(fresh_url, _tables))
+    original = dump_tables(fresh_url, TABLES)
     dump = tmp_path / "frontline.dump"
     made = cli(fresh_url, "backup", str(dump))
     assert made.returncode == 0, made.stderr
@@ -56,7 +43,7 @@ def test_backup_restores_every_table(
     try:
         restored = cli(cluster.url(target), "restore", str(dump))
         assert restored.returncode == 0, restored.stderr
-        assert asyncio.run(_run(cluster.url(target), _tables)) == original
+        assert dump_tables(cluster.url(target), TABLES) == original
     finally:
         devdb.drop_database(cluster, target)
 

@@ -20,8 +20,8 @@ import pytest
 from app import devdb, migrate
 from app.db import make_engine
 from app.seed import seed
-from tests.api.test_imports import ACLED_COLUMNS, dump
-from tests.conftest import free_port, live_server, settings_for
+from tests.api.test_imports import ACLED_COLUMNS
+from tests.conftest import dump_tables, free_port, live_server, settings_for
 
 
 @pytest.fixture
@@ -95,7 +95,7 @@ def test_an_import_killed_half_way_leaves_nothing(seeded: str, tmp_path: Path) -
         for i in range(60_000):
             out.writerow([f"KILL{i}", "2025-03-18", "Battles", "Armed clash", "A", "B", "Kursk",
                           "Sudzha", "51.19", "35.27", "1", "1", "Somebody", "", "0"])  # fmt: skip
-    before = dump(seeded)
+    before = dump_tables(seeded)
     env = {**os.environ, "DATABASE_URL": seeded}
     process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "import", str(path), "--dataset", "killed"],
@@ -111,4 +111,4 @@ def test_an_import_killed_half_way_leaves_nothing(seeded: str, tmp_path: Path) -
     process.wait(timeout=10)
     process.stderr.close()
     time.sleep(0.5)  # the server notices the dropped connection and rolls back
-    assert dump(seeded) == before
+    assert dump_tables(seeded) == before

@@ -13,16 +13,14 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 
 from app.auth import create_key
 from app.db import make_engine
 from app.event_import import ImportReport, import_events
 from app.seed import seed
 from app.vocab import Scope
-from tests.conftest import client_for, settings_for
+from tests.conftest import client_for, dump_tables, settings_for
 
-TABLES = ("places", "place_names", "sources", "events", "event_sources", "event_revisions")
 ACLED_COLUMNS = ["event_id_cnty", "event_date", "event_type", "sub_event_type", "actor1",
                  "actor2", "admin1", "location", "latitude", "longitude", "geo_precision",
                  "time_precision", "source", "notes", "fatalities"]  # fmt: skip
@@ -70,19 +68,6 @@ def run_import(url: str, path: Path, dataset: str = "acled", **kw: object) -> Im
     return asyncio.run(_with_engine(url, lambda e: import_events(e, path, dataset, "test", **kw)))  # type: ignore[arg-type]
 
 
-def dump(url: str) -> dict[str, list[str]]:
-    async def work(engine):  # type: ignore[no-untyped-def]
-        async with engine.connect() as conn:
-            return {
-                t: sorted(json.dumps(r, sort_keys=True, default=str) for r in
-                          (await conn.execute(text(f"SELECT to_jsonb(x) FROM {t} x"))).scalars())
-                for t in TABLES
-            }  # fmt: skip
-
-    result: dict[str, list[str]] = asyncio.run(_with_engine(url, work))
-    return result
-
-
 @pytest.fixture
 def seeded(fresh_url: str) -> str:
     asyncio.run(_with_engine(fresh_url, seed))
@@ -124,10 +109,10 @@ def test_reimport_changes_nothing_and_a_changed_row_is_a_new_version(
 ) -> None:
     path = write(tmp_path, "acled.csv", acled_csv(ACLED))
     run_import(seeded, path)
-    before = dump(seeded)
+    before = dump_tables(seeded)
     again = run_import(seeded, path)
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 5)
-    assert dump(seeded) == before
+    assert dump_tables(seeded) == before
     changed = [row[:] for row in ACLED]
     changed[1][14] = "3"  # fatalities of UKR1002
     report = run_import(seeded, write(tmp_path, "acled2.csv", acled_csv(changed)))
@@ -159,12 +144,12 @@ BAD_ROWS = [
 def test_one_bad_row_leaves_the_database_exactly_as_before(
     seeded: str, tmp_path: Path, bad: list[str], column: str, reason: str
 ) -> None:
-    before = dump(seeded)
+    before = dump_tables(seeded)
     rows = [*ACLED[:2], bad, *ACLED[2:]]
     report = run_import(seeded, write(tmp_path, "bad.csv", acled_csv(rows)))
     assert not report.written and report.rejected_count == 1
     assert report.rejected == [{"line": 4, "column": column, "reason": reason}]
-    assert dump(seeded) == before
+    assert dump_tables(seeded) == before
 
 
 def test_partial_keeps_the_good_rows_and_reports_duplicates(seeded: str, tmp_path: Path) -> None:
@@ -264,7 +249,7 @@ def test_post_imports(http: tuple[TestClient, dict[str, str]], seeded: str) -> N
                      headers={**auth, "Content-Type": "text/csv"})  # fmt: skip
     assert ok.status_code == 200, ok.text
     assert ok.json()["inserted"] == 5
-    before = dump(seeded)
+    before = dump_tables(seeded)
     bad = client.post("/imports?dataset=acled", content=acled_csv([*ACLED, BAD_ROWS[1][0]]),
                       headers={**auth, "Content-Type": "text/csv"})  # fmt: skip
     assert bad.status_code == 422
@@ -280,7 +265,7 @@ def test_post_imports(http: tuple[TestClient, dict[str, str]], seeded: str) -> N
                        headers={**auth, "Content-Type": "text/csv"})  # fmt: skip
     assert junk.status_code == 422
     assert junk.json()["detail"].startswith("body: not an ACLED-style CSV")
-    assert dump(seeded) == before
+    assert dump_tables(seeded) == before
 
 
 def test_cli_import(seeded: str, tmp_path: Path) -> None:

@@ -8,14 +8,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 
 from app.auth import create_key, revoke_key
 from app.db import make_engine
 from app.main import create_app
 from app.seed import seed
 from app.vocab import Scope
-from tests.conftest import client_for, settings_for
+from tests.conftest import client_for, dump_tables, settings_for
 
 TABLES = ("events", "event_sources", "event_revisions", "sources")
 
@@ -49,23 +48,6 @@ async def _prepare(url: str) -> dict[str, str]:
         }
         await revoke_key(engine, "revoked")
         return keys
-    finally:
-        await engine.dispose()
-
-
-async def _dump(url: str) -> dict[str, list[str]]:
-    engine = make_engine(url, settings_for(url))
-    try:
-        async with engine.connect() as conn:
-            return {
-                table: sorted(
-                    json.dumps(r, sort_keys=True, default=str)
-                    for r in (
-                        await conn.execute(text(f"SELECT to_jsonb(t) FROM {table} t"))
-                    ).scalars()
-                )
-                for table in TABLES
-            }
     finally:
         await engine.dispose()
 
@@ -148,7 +130,7 @@ def write_routes() -> list[tuple[str, str]]:
 def test_every_write_route_checks_the_key(
     api: Api, key: str | None, status: int, detail: str
 ) -> None:
-    before = asyncio.run(_dump(api.url))
+    before = dump_tables(api.url, TABLES)
     routes = write_routes()
     assert len(routes) >= 11
     api.keys["bogus"] = "fl_not-a-real-key"
@@ -160,7 +142,7 @@ def test_every_write_route_checks_the_key(
         assert response.json()["detail"] == detail
         if status == 401:
             assert response.headers["www-authenticate"].startswith("Bearer")
-    assert asyncio.run(_dump(api.url)) == before
+    assert dump_tables(api.url, TABLES) == before
 
 
 def test_admin_scope_includes_write(api: Api) -> None:
@@ -181,7 +163,7 @@ def test_lost_update_is_prevented(api: Api) -> None:
         location, json={**body, "fatalities": 2}, headers=api.auth(**{"If-Match": etag})
     )
     assert alice.status_code == 200 and alice.headers["etag"] == '"2"'
-    before = asyncio.run(_dump(api.url))
+    before = dump_tables(api.url, TABLES)
     bob = api.client.patch(
         location,
         content=json.dumps({"fatalities": 5}),
@@ -192,7 +174,7 @@ def test_lost_update_is_prevented(api: Api) -> None:
         bob.json()["detail"].startswith("Event ")
         and "is at version 2, not 1" in bob.json()["detail"]
     )
-    assert asyncio.run(_dump(api.url)) == before
+    assert dump_tables(api.url, TABLES) == before
     assert api.client.get(location).json()["properties"]["fatalities"] == 2
 
 
@@ -278,7 +260,7 @@ BAD_BODIES = [
 def test_invalid_bodies_name_the_field_and_write_nothing(
     api: Api, change: dict[str, Any], field: str, message: str | None
 ) -> None:
-    before = asyncio.run(_dump(api.url))
+    before = dump_tables(api.url, TABLES)
     body = json.dumps({**EVENT, **change}, allow_nan=True)
     response = api.client.post(
         "/events", content=body, headers=api.auth(**{"Content-Type": "application/json"})
@@ -289,11 +271,11 @@ def test_invalid_bodies_name_the_field_and_write_nothing(
     assert error["field"] == field and error["in"] == "body"
     if message is not None:
         assert error["message"].startswith(message)
-    assert asyncio.run(_dump(api.url)) == before
+    assert dump_tables(api.url, TABLES) == before
 
 
 def test_body_limits_and_media_type(api: Api) -> None:
-    before = asyncio.run(_dump(api.url))
+    before = dump_tables(api.url, TABLES)
     huge = json.dumps({**EVENT, "description": "x" * 2_000_000})
     too_big = api.client.post(
         "/events", content=huge, headers=api.auth(**{"Content-Type": "application/json"})
@@ -308,7 +290,7 @@ def test_body_limits_and_media_type(api: Api) -> None:
         "/events", content="{not json", headers=api.auth(**{"Content-Type": "application/json"})
     )
     assert broken.status_code == 422
-    assert asyncio.run(_dump(api.url)) == before
+    assert dump_tables(api.url, TABLES) == before
 
 
 def test_soft_delete_and_restore(api: Api) -> None:
