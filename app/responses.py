@@ -40,6 +40,16 @@ def etag_of(parts: Iterable[str]) -> str:
     return f'W/"{digest.hexdigest()}"'
 
 
+def etag_of_bytes(chunks: Iterable[bytes], *texts: str) -> str:
+    """A weak validator over a response's bytes and a few texts that also decide it."""
+    digest = hashlib.sha1(usedforsecurity=False)  # a fingerprint, not a secret
+    for chunk in chunks:
+        digest.update(chunk)
+    for text in texts:
+        digest.update(b"\x1e" + text.encode())
+    return f'W/"{digest.hexdigest()}"'
+
+
 def _not_modified(request: Request, etag: str) -> bool:
     sent = request.headers.get("if-none-match", "")
     return any(tag.strip() in (etag, "*") for tag in sent.split(","))
@@ -67,25 +77,29 @@ def page_response(
     """A page in any format, with self/next/prev links (body and Link header) and an ETag."""
     links = page_links(request.url, page, MEDIA_TYPES[fmt].split(";")[0])
     headers = {"Link": header} if (header := link_header(links)) else {}
-    # A Feature's text holds every value of its row (the sort keys too); CSV rows are flat.
-    parts = (str(c) for row in page.rows for c in row) if fmt is Format.CSV else page.features
-    etag = etag_of([fmt.value, *parts, str(page.next_cursor), str(page.number_matched)])
+    if fmt is Format.HTML:
+        parts = [fmt.value, *page.features, str(page.next_cursor), str(page.number_matched)]
 
-    def build() -> Response:
-        media = MEDIA_TYPES[fmt]
-        if fmt is Format.CSV:
-            body: Any = output.csv_lines(csv_header or [], page.rows)
-        elif fmt is Format.NDJSON:
-            body = output.ndjson(page.features)
-        elif fmt is Format.HTML:
+        def build() -> Response:
             return html_response(html.feature_collection_page(title, _as_dict(page, links)))
-        else:
-            body = output.feature_collection(page.features, links, page.number_matched)
-        # A page is bounded (limit): one bytes body, not a generator that Starlette would
-        # iterate through its thread pool chunk by chunk.
-        return Response(b"".join(body), media_type=media, headers=headers)
 
-    return cached(request, etag, max_age, build)
+        return cached(request, etag_of(parts), max_age, build)
+    if fmt is Format.CSV:
+        chunks = list(output.csv_lines(csv_header or [], page.rows))
+    elif fmt is Format.NDJSON:
+        chunks = list(output.ndjson(page.features))
+    else:
+        chunks = list(output.feature_collection(page.features, links, page.number_matched))
+    # The ETag hashes the bytes being sent (encoding the features once), all but a
+    # FeatureCollection's last chunk: its members hold a timeStamp, and the cursors and
+    # numberMatched in them are hashed as text.
+    stable = chunks[:-1] if fmt is Format.GEOJSON else chunks
+    etag = etag_of_bytes(stable, fmt.value, str(page.next_cursor), str(page.number_matched))
+    # A page is bounded (limit): one bytes body, not a generator that Starlette would
+    # iterate through its thread pool chunk by chunk.
+    body = b"".join(chunks)
+    media = MEDIA_TYPES[fmt]
+    return cached(request, etag, max_age, lambda: Response(body, media_type=media, headers=headers))
 
 
 def _as_dict(page: FeaturePage, links: list[dict[str, str]]) -> dict[str, Any]:
