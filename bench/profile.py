@@ -30,7 +30,7 @@ PARTS = {
     "· pool pre-ping": "_async_ping",
     "· statement building (app.queries)": "(app/queries/",
     "· SQLAlchemy compile / cache key": "_generate_cache_key",
-    "· ETag over the page (app.responses.etag_of)": "etag_of (",
+    "· ETag over the page (app.responses.etag_of*)": "etag_of",
     "FastAPI parameter parsing (solve_dependencies)": "solve_dependencies",
     "sync body iterated through the thread pool": "iterate_in_threadpool",
     "uvicorn sending the body": "RequestResponseCycle.send",
