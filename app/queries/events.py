@@ -41,6 +41,12 @@ def interval_clause(during: ColumnElement[Any], interval: Interval) -> ColumnEle
     return during.op("&&", is_comparison=True)(wanted)
 
 
+def starts_before_end(interval: Interval) -> ColumnElement[bool]:
+    """The event starts before the interval ends (at its end too when that is inclusive)."""
+    end, start = ts(interval.end), events.c.occurred_at
+    return start <= end if interval.end_inclusive else start < end
+
+
 def start_bounds(interval: Interval) -> list[ColumnElement[bool]]:
     """The starts an event matching ``interval`` can have, as ranges on the (occurred_at, id)
     index: before the interval's end, and no earlier than its start minus the longest span
@@ -50,8 +56,7 @@ def start_bounds(interval: Interval) -> list[ColumnElement[bool]]:
     if interval.start is not None:
         clauses.append(e.occurred_at >= func.earliest_start_covering(ts(interval.start)))
     if interval.end is not None:
-        end = ts(interval.end)
-        clauses.append(e.occurred_at <= end if interval.end_inclusive else e.occurred_at < end)
+        clauses.append(starts_before_end(interval))
     return clauses
 
 

@@ -30,7 +30,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.filters import BBox, EventFilter, Interval
 from app.models import Event, EventTileCell, Place
 from app.queries.common import bbox_clause, ts
-from app.queries.events import event_conditions
+from app.queries.events import event_conditions, starts_before_end
 from app.tiles import EXTENT, Tile, grid_cells_per_side
 
 events = Event.__table__
@@ -57,18 +57,9 @@ def _int(value: int) -> ColumnElement[int]:
 
 
 def in_tile(t: Tile) -> list[ColumnElement[bool]]:
-    """Points in the tile, half-open (west and north edges in, east and south edges out), so
-    every point is in exactly one tile of a zoom; the box test uses the GiST index."""
-    west, south, east, north = t.lonlat_bounds()
-    e = events.c
-    clauses = [bbox_clause(e.geom, BBox(west, south, east, north))]
-    # `&&` compares float4-rounded boxes, which reach a little past the west and north edges.
-    clauses += [func.ST_X(e.geom) >= _float(west), func.ST_Y(e.geom) <= _float(north)]
-    if not t.is_last_column:
-        clauses.append(func.ST_X(e.geom) < _float(east))
-    if not t.is_last_row:
-        clauses.append(func.ST_Y(e.geom) > _float(south))
-    return clauses
+    """Points in the tile: the tile's box, which the GiST index answers, then its exact edges
+    (``&&`` compares float4-rounded boxes, which reach a little past them)."""
+    return [bbox_clause(events.c.geom, BBox(*t.lonlat_bounds())), *in_tile_exact(t)]
 
 
 def _envelope(t: Tile) -> ColumnElement[Any]:
@@ -120,12 +111,21 @@ def tile_fraction(t: Tile) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     return fx, fy
 
 
+def cell_of(t: Tile, cells_per_side: int) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    """The grid cell each event falls in, as columns ``col`` and ``row`` (clamped to the tile)."""
+    last = cells_per_side - 1
+
+    def index(fraction: ColumnElement[Any]) -> ColumnElement[Any]:
+        return func.least(last, func.greatest(0, func.floor(fraction * cells_per_side)))
+
+    fx, fy = tile_fraction(t)
+    return index(fx).label("col"), index(fy).label("row")
+
+
 def cells_query(f: EventFilter, t: Tile, cells_per_side: int) -> Select[Any]:
     """Counts per grid cell of the tile; each cell's point is the mean position of its events."""
     fx, fy = tile_fraction(t)
-    last = cells_per_side - 1
-    col = func.least(last, func.greatest(0, func.floor(fx * cells_per_side))).label("col")
-    row = func.least(last, func.greatest(0, func.floor(fy * cells_per_side))).label("row")
+    col, row = cell_of(t, cells_per_side)
     placed = (
         select(fx.label("fx"), fy.label("fy"), col, row, events.c.fatalities, events.c.occurred_at)
         .where(and_(true(), *event_conditions(f), *in_tile(t)))
@@ -160,18 +160,21 @@ ANY = "*"  # event_type and verification of the all-time rows over all of them
 MIN_SUMMARY_SIDE = 8  # coarser than 8 x 8 cells (32 px) a tile is counted from the events
 
 
+def cell_level(t: Tile, cells_per_side: int) -> int:
+    """The grid level whose cells are the tile's cells (a power-of-two count per edge)."""
+    return t.z + cells_per_side.bit_length() - 1
+
+
 def summary_grid(t: Tile, cells_per_side: int, stored: range) -> tuple[int, int] | None:
     """The stored level to read and the cells per tile edge to count: the coarsest stored level
     at least as fine as the wanted cells (finer ones are rolled up by shifting their indexes).
     Past the finest stored level, fewer and larger cells, down to ``MIN_SUMMARY_SIDE``; None
     below that."""
-    wanted = t.z + cells_per_side.bit_length() - 1
-    if wanted > stored[-1]:
+    if cell_level(t, cells_per_side) > stored[-1]:
         cells_per_side = 1 << max(0, stored[-1] - t.z)
-        if stored[-1] < t.z or cells_per_side < MIN_SUMMARY_SIDE:
+        if cells_per_side < MIN_SUMMARY_SIDE:
             return None
-        wanted = stored[-1]
-    return max(wanted, stored[0]), cells_per_side
+    return max(cell_level(t, cells_per_side), stored[0]), cells_per_side
 
 
 def _covers(box: BBox, t: Tile) -> bool:
@@ -221,34 +224,34 @@ def split_interval(
         if m1 < start:
             m1 = _next_month(m1)
     m2 = None if end is None else _month_start(end)
-
-    def before_end() -> ColumnElement[bool]:
-        return e.occurred_at <= ts(end) if interval.end_inclusive else e.occurred_at < ts(end)
-
     covering = None
     if start is not None:
         covers_start = e.during.op("@>", is_comparison=True)(ts(start))
         covering = and_(covers_start, e.occurred_at < ts(start))
     raw: list[ColumnElement[bool]] = []
     if m1 is not None and m2 is not None and m1 >= m2:  # no whole month inside
-        starts = [before_end()] if end is not None else []
+        starts = [starts_before_end(interval)] if end is not None else []
         raw.append(and_(e.occurred_at >= ts(start), *starts))
         return None, covering, raw
     if start is not None and m1 is not None and start < m1:
         raw.append(and_(e.occurred_at >= ts(start), e.occurred_at < ts(m1)))
     if end is not None and m2 is not None and (m2 < end or interval.end_inclusive):
-        raw.append(and_(e.occurred_at >= ts(m2), before_end()))
+        raw.append(and_(e.occurred_at >= ts(m2), starts_before_end(interval)))
     return (m1, m2), covering, raw
 
 
 def _stored_rows(
-    f: EventFilter, t: Tile, level: int, wanted: int, months: tuple[datetime | None, ...] | None
+    f: EventFilter,
+    t: Tile,
+    level: int,
+    cells_per_side: int,
+    months: tuple[datetime | None, ...] | None,
 ) -> Select[Any]:
-    """Summary rows of the tile at ``level``, rolled up to the cells of level ``wanted``; all
+    """Summary rows of the tile at ``level``, rolled up to ``cells_per_side`` cells a side; all
     time when ``months`` is None, else the whole months [m1, m2) (None ends are open)."""
     c = tile_cells.c
     span = 1 << (level - t.z)  # cells of the stored level along a tile edge
-    shift = level - wanted
+    shift = level - cell_level(t, cells_per_side)
     x0, y0 = t.x * span, t.y * span
     picked = [c.level == level, c.cx.between(x0, x0 + span - 1), c.cy.between(y0, y0 + span - 1)]
     if months is None:
@@ -282,7 +285,9 @@ def _stored_rows(
 
 
 def in_tile_exact(t: Tile) -> list[ColumnElement[bool]]:
-    """``in_tile`` without the index box: for scans that find their rows by another index."""
+    """Points in the tile, half-open (west and north edges in, east and south edges out, but
+    for the world's last column and row), so every point is in exactly one tile of a zoom;
+    without an index box, for scans that find their rows by another index."""
     west, south, east, north = t.lonlat_bounds()
     x, y = func.ST_X(events.c.geom), func.ST_Y(events.c.geom)
     return [
@@ -300,11 +305,9 @@ def _event_rows(
     ``indexed``: found through the tile's box (else through the time condition's index)."""
     e = events.c
     fx, fy = tile_fraction(t)
-    last = cells_per_side - 1
     kept = event_conditions(replace(f, bbox=None, interval=None))
     return select(
-        func.least(last, func.greatest(0, func.floor(fx * cells_per_side))).label("col"),
-        func.least(last, func.greatest(0, func.floor(fy * cells_per_side))).label("row"),
+        *cell_of(t, cells_per_side),
         _int(1).label("n"),
         func.coalesce(e.fatalities, 0).cast(BigInteger).label("fatalities"),
         case((e.fatalities.is_(None), 0), else_=1).label("reported"),
@@ -325,14 +328,13 @@ def summary_cells_query(f: EventFilter, t: Tile, cells_per_side: int) -> Select[
     if grid is None:
         return None
     level, cells_per_side = grid
-    wanted = t.z + cells_per_side.bit_length() - 1
     parts: list[Select[Any]] = []
     if interval is None:
-        parts.append(_stored_rows(f, t, level, wanted, None))
+        parts.append(_stored_rows(f, t, level, cells_per_side, None))
     else:
         months, covering, times = split_interval(interval)
         if months is not None:
-            parts.append(_stored_rows(f, t, level, wanted, months))
+            parts.append(_stored_rows(f, t, level, cells_per_side, months))
         if covering is not None:
             parts.append(_event_rows(f, t, cells_per_side, [covering], indexed=False))
         if times:
