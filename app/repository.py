@@ -18,14 +18,14 @@ async def _read(engine: AsyncEngine, work: Callable[[AsyncConnection], Awaitable
     """Run a read on a pooled connection, once more on a new one if the pooled one turns out
     dead (the database restarted): reads are safe to repeat, and checking every connection
     before use (pool pre-ping) would cost each request a round trip."""
-    for attempt in (1, 2):
-        try:
-            async with engine.connect() as conn:
-                return await work(conn)
-        except DBAPIError as error:
-            if attempt == 2 or not error.connection_invalidated:
-                raise
-    raise AssertionError("unreachable")
+    try:
+        async with engine.connect() as conn:
+            return await work(conn)
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+    async with engine.connect() as conn:
+        return await work(conn)
 
 
 def _autocommit(

@@ -33,15 +33,11 @@ SECURITY_HEADERS = {
 
 def etag_of(parts: Iterable[str]) -> str:
     """A weak validator over the data of a response (not its volatile timeStamp)."""
-    digest = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        digest.update(part.encode())
-        digest.update(b"\x1e")
-    return f'W/"{digest.hexdigest()}"'
+    return etag_of_bytes((), *parts)
 
 
 def etag_of_bytes(chunks: Iterable[bytes], *texts: str) -> str:
-    """A weak validator over a response's bytes and a few texts that also decide it."""
+    """A weak validator over a response's bytes and the texts that also decide it."""
     digest = hashlib.sha1(usedforsecurity=False)  # a fingerprint, not a secret
     for chunk in chunks:
         digest.update(chunk)
