@@ -26,7 +26,6 @@ import time
 import urllib.parse
 from collections.abc import Callable
 from contextlib import ExitStack
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,16 @@ from app.settings import REPO_ROOT
 from bench import generate, naive, workload
 from bench.common import BENCH_DIR, machine, percentiles, revision, served, write_results
 from bench.floor_app import statement
-from bench.measure import PeakRss, answers_per_s, busy_before, fetch, ids, load, settle
+from bench.measure import (
+    PeakRss,
+    add_load_arguments,
+    answers_per_s,
+    busy_before,
+    fetch,
+    ids,
+    load,
+    settle,
+)
 from bench.workload import COMPARED, Query, frontline_path, long, tipg_path
 
 TIPG_VENV = BENCH_DIR / "tipg-venv"
@@ -204,15 +212,10 @@ def measure_all(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--duration", type=int, default=20)
-    parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--sample", type=int, default=3, help="URLs checked per case")
-    parser.add_argument("--output", default="compare", help="results name in bench/results/")
+    add_load_arguments(parser, sample=3, output="compare")
     args = parser.parse_args()
-    url, data = generate.database(args.events)
+    url, data, every = workload.loaded(args.events)
     plain = generate.dsn(url)
-    every = asyncio.run(workload.build(url, date.fromisoformat(data["until"])))
     cases = {case: every[case] for case in COMPARED}
     asyncio.run(_execute(plain, VIEW))
     asyncio.run(naive.ensure_table(plain))

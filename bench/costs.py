@@ -12,7 +12,6 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
-from datetime import date
 from typing import Any
 
 import asyncpg
@@ -140,8 +139,7 @@ def main() -> None:
     parser.add_argument("--cases", default="small,medium,large")
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
-    url, data = generate.database(args.events)
-    every = asyncio.run(workload.build(url, date.fromisoformat(data["until"])))
+    url, _, every = workload.loaded(args.events)
     found = {case: asyncio.run(measure(url, every[case][0], args.runs))
              for case in args.cases.split(",")}  # fmt: skip
     lines = []

@@ -14,7 +14,7 @@ Results: bench/results/explain.{json,md}; the full plans are in the JSON.
 import argparse
 import asyncio
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -121,8 +121,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--cases", default="small,medium,large,export,within,place,near")
     args = parser.parse_args()
-    url, data = generate.database(args.events)
-    every = asyncio.run(workload.build(url, date.fromisoformat(data["until"])))
+    url, data, every = workload.loaded(args.events)
     found = asyncio.run(run(url, {c: every[c] for c in args.cases.split(",")}))
     rows = [f"| {case} | {name} | {r['execution_ms']} | {r['planning_ms']} | {r['rows']} | "
             f"{r['buffers']} | {r['node']} |"

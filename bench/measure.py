@@ -1,5 +1,6 @@
 """Measuring one target: wrk for throughput and latency, /proc for peak RSS, ids for correctness."""
 
+import argparse
 import asyncio
 import csv
 import http.client
@@ -101,6 +102,15 @@ def fixed_count(
             "mean_ms": round(sum(latencies) / len(latencies), 2),
             "mb_s": round(received[0] / elapsed / 1e6, 2),
             "errors": {"status": len(failures)} if failures else {}}  # fmt: skip
+
+
+def add_load_arguments(parser: argparse.ArgumentParser, sample: int, output: str) -> None:
+    """The options of every run that drives a served app with wrk."""
+    parser.add_argument("--duration", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--sample", type=int, default=sample, help="URLs checked per case")
+    parser.add_argument("--output", default=output, help="results name in bench/results/")
 
 
 def load(

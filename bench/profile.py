@@ -9,16 +9,14 @@ Results: bench/results/profile.{json,md}; the collapsed stacks: .data/bench/prof
 """
 
 import argparse
-import asyncio
 import shutil
 import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import date
 from pathlib import Path
 
-from bench import generate, workload
+from bench import workload
 from bench.common import BENCH_DIR, served, write_results
 from bench.measure import LUA, ensure_wrk
 
@@ -66,8 +64,7 @@ def main() -> None:
     parser.add_argument("--case", default="small")
     parser.add_argument("--seconds", type=int, default=15)
     args = parser.parse_args()
-    url, data = generate.database(args.events)
-    cases = asyncio.run(workload.build(url, date.fromisoformat(data["until"])))
+    url, _, cases = workload.loaded(args.events)
     paths = BENCH_DIR / "profile.paths"
     paths.write_text("\n".join(workload.frontline_path(q) for q in cases[args.case]) + "\n")
     folded = BENCH_DIR / "profile.folded"

@@ -11,14 +11,22 @@ import argparse
 import asyncio
 import sys
 import time
-from datetime import date
 from typing import Any
 
 import asyncpg
 
 from bench import generate, workload
 from bench.common import machine, revision, served, write_results
-from bench.measure import PeakRss, answers_per_s, busy_before, fetch, ids, load, settle
+from bench.measure import (
+    PeakRss,
+    add_load_arguments,
+    answers_per_s,
+    busy_before,
+    fetch,
+    ids,
+    load,
+    settle,
+)
 from bench.workload import CASES, Query, frontline_path, long
 
 
@@ -62,11 +70,8 @@ def table(title: str, results: dict[str, Any], checks: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--duration", type=int, default=20)
-    parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--cases", default=",".join(CASES))
-    parser.add_argument("--sample", type=int, default=5, help="URLs checked per case")
+    add_load_arguments(parser, sample=5, output="run")
     parser.add_argument(
         "--setting",
         action="append",
@@ -74,10 +79,8 @@ def main() -> None:
         metavar="NAME=VALUE",
         help="a database setting for this run only (experiments)",
     )
-    parser.add_argument("--output", default="run", help="results name in bench/results/")
     args = parser.parse_args()
-    url, data = generate.database(args.events)
-    cases = asyncio.run(workload.build(url, date.fromisoformat(data["until"])))
+    url, data, cases = workload.loaded(args.events)
     cases = {case: cases[case] for case in args.cases.split(",")}
     asyncio.run(database_settings(url, args.setting))
     try:

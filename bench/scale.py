@@ -15,12 +15,11 @@ import asyncio
 import sys
 import time
 import urllib.request
-from datetime import date
 from typing import Any
 
 from bench import generate, workload
 from bench.common import machine, revision, served, write_results
-from bench.measure import PeakRss, answers_per_s, busy_before, load, settle
+from bench.measure import PeakRss, add_load_arguments, answers_per_s, busy_before, load, settle
 from bench.run import check
 from bench.workload import frontline_path
 
@@ -45,8 +44,7 @@ def stream_export(base: str) -> dict[str, Any]:
 
 
 def run_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
-    url, data = generate.database(n)
-    every = asyncio.run(workload.build(url, date.fromisoformat(data["until"])))
+    url, data, every = workload.loaded(n)
     cases = {case: every[case] for case in CASES}
     out: dict[str, Any] = {"events": n, "load": data.get("load")}
     with served(url, args.workers) as (base, process):
@@ -98,11 +96,7 @@ def table(results: list[dict[str, Any]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="1000000,10000000")
-    parser.add_argument("--duration", type=int, default=20)
-    parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--sample", type=int, default=3, help="URLs checked per case")
-    parser.add_argument("--output", default="scale", help="results name in bench/results/")
+    add_load_arguments(parser, sample=3, output="scale")
     args = parser.parse_args()
     results = [run_size(int(n), args) for n in args.sizes.split(",")]
     command = "python -m bench.scale " + " ".join(sys.argv[1:])

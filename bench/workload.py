@@ -5,6 +5,7 @@ own distribution (another seed), so they land where the data is, as map users do
 windows are cut from the loaded data so that each holds about 50 000 events.
 """
 
+import asyncio
 import random
 import urllib.parse
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from typing import Any
 
 import asyncpg
 
+from bench import generate
 from bench.generate import DAY, Sampler, dsn, read_places
 
 UKRAINE = (22.0, 44.0, 40.5, 52.5)
@@ -102,6 +104,13 @@ async def export_windows(url: str, count: int, rng: random.Random) -> list[tuple
         return windows
     finally:
         await conn.close()
+
+
+def loaded(n: int) -> tuple[str, dict[str, Any], dict[str, list["Query"]]]:
+    """The bench database of n events (loaded when missing), what was loaded, and every case's
+    queries over it."""
+    url, data = generate.database(n)
+    return url, data, asyncio.run(build(url, date.fromisoformat(data["until"])))
 
 
 async def build(
