@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -51,6 +52,21 @@ def cluster() -> Iterator[devdb.Cluster]:
     finally:
         devdb.stop(base)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def execute(url: str, statement: str) -> list[Any] | None:
+    """One SQL statement in a transaction of its own: its rows, when it returns any."""
+
+    async def run() -> list[Any] | None:
+        engine = make_engine(url, settings_for(url))
+        try:
+            async with engine.begin() as conn:
+                result = await conn.execute(text(statement))
+                return list(result.all()) if result.returns_rows else None
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
 
 
 DATA_TABLES = ("places", "place_names", "sources", "events", "event_sources", "event_revisions")

@@ -2,16 +2,11 @@
 create, added citations, delete and restore, bulk import and re-import, SQL moves, deletes
 and truncation."""
 
-import asyncio
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import text
-
-from app.db import make_engine
 from tests.api.test_imports import ACLED, acled_csv, run_import, write
 from tests.api.test_writes import EVENT, Api, api  # noqa: F401  (the fixture)
-from tests.conftest import settings_for
+from tests.conftest import execute
 
 MISCOUNTED = """
 SELECT count(*) FILTER (WHERE e.source_count <> (SELECT count(*) FROM event_sources s
@@ -27,22 +22,9 @@ MOVE = (
 )
 
 
-def sql(url: str, statement: str) -> Any:
-    async def work() -> Any:
-        engine = make_engine(url, settings_for(url))
-        try:
-            async with engine.begin() as conn:
-                result = await conn.execute(text(statement))
-                return result.all() if result.returns_rows else None
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(work())
-
-
 def assert_counts_exact(url: str) -> int:
     """No event miscounted; returns the number of citations."""
-    [(miscounted, total)] = sql(url, MISCOUNTED)
+    [(miscounted, total)] = execute(url, MISCOUNTED)
     assert miscounted == 0
     return int(total)
 
@@ -78,9 +60,9 @@ def test_citation_counts_follow_every_write(api: Api, tmp_path: Path) -> None:  
     run_import(api.url, write(tmp_path, "again.csv", acled_csv(ACLED[:1] + changed + ACLED[2:])))
     reimported = assert_counts_exact(api.url)
 
-    sql(api.url, MOVE.format(int(bare.json()["id"])))  # one event's citations go to `bare`
+    execute(api.url, MOVE.format(int(bare.json()["id"])))  # one event's citations go to `bare`
     assert assert_counts_exact(api.url) == reimported
-    sql(api.url, "DELETE FROM events WHERE id = (SELECT max(event_id) FROM event_sources)")
+    execute(api.url, "DELETE FROM events WHERE id = (SELECT max(event_id) FROM event_sources)")
     assert 0 < assert_counts_exact(api.url) < reimported
-    sql(api.url, "TRUNCATE event_sources")
+    execute(api.url, "TRUNCATE event_sources")
     assert assert_counts_exact(api.url) == 0

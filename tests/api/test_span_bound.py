@@ -4,28 +4,18 @@
 stored; these tests lengthen events by every kind of write and check that the long ones are
 still found, now and `as_of` before they were shortened."""
 
-import asyncio
 import json
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import text
-
-from app.db import make_engine
 from tests.api.test_writes import EVENT, Api, api  # noqa: F401  (the fixture)
-from tests.conftest import settings_for
+from tests.conftest import execute
 
 
 def longest(url: str) -> timedelta:
-    async def read() -> Any:
-        engine = make_engine(url, settings_for(url))
-        try:
-            async with engine.connect() as conn:
-                return (await conn.execute(text("SELECT longest FROM event_span_bound"))).scalar()
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(read())  # type: ignore[no-any-return]
+    rows = execute(url, "SELECT longest FROM event_span_bound")
+    assert rows is not None and len(rows) == 1
+    return rows[0][0]  # type: ignore[no-any-return]
 
 
 def ids(service: Api, **params: str) -> set[int]:
