@@ -29,7 +29,7 @@ from app.tiles import Tile
 from tests.api.test_imports import ACLED, acled_csv, run_import, write
 from tests.api.test_tiles import busiest_tiles, decode, in_tile
 from tests.api.test_writes import EVENT, Api, _prepare
-from tests.conftest import TEMPLATE_DB, client_for, settings_for
+from tests.conftest import TEMPLATE_DB, client_for, execute, settings_for
 from tests.factories import EventRow, insert_events, random_events
 
 SIDE = 8  # cells per tile edge in these tests: tile zoom z is counted on level z + 3
@@ -307,13 +307,8 @@ def test_writes_through_the_api_keep_the_summary_exact(api: Api, tmp_path: Path)
 
     run(api.url, hard_writes)
     assert_summary_is_exact(api.url)
-    run(api.url, lambda engine: _execute(engine, "TRUNCATE events CASCADE"))
+    execute(api.url, "TRUNCATE events CASCADE")
     assert assert_summary_is_exact(api.url) == 0
-
-
-async def _execute(engine: AsyncEngine, sql: str) -> None:
-    async with engine.begin() as conn:
-        await conn.execute(text(sql))
 
 
 @pytest.fixture
@@ -351,7 +346,7 @@ def test_tiles_from_the_summary_follow_writes(loaded: tuple[str, list[EventRow]]
 
         assert run(url, soft_delete) == 10
         assert total() == before - 10
-        run(url, lambda e: _execute(e, "UPDATE events SET deleted_at = NULL"))
+        execute(url, "UPDATE events SET deleted_at = NULL")
         assert total() == before
 
 
@@ -369,5 +364,5 @@ def test_bulk_changes_keep_the_summary_exact(fresh_url: str) -> None:
         "UPDATE events SET deleted_at = NULL WHERE id % 22 = 0",
         "UPDATE events SET title = title || '!'",  # nothing the summary holds
     ):
-        run(fresh_url, lambda engine, sql=sql: _execute(engine, sql))
+        execute(fresh_url, sql)
         assert assert_summary_is_exact(fresh_url) > 1000
