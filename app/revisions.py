@@ -5,10 +5,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.vocab import Operation
 
-# The snapshot is the event row (minus what is derived: its span and citation count) plus its
-# point and its citations, so a revision alone says everything that was known.
+# The snapshot is the event row (minus what is derived: its span, citation count and Feature
+# text) plus its point and its citations, so a revision alone says everything that was known.
 _SNAPSHOT = """
-    (to_jsonb(e) - 'during' - 'geom' - 'source_count')
+    (to_jsonb(e) - 'during' - 'geom' - 'source_count' - 'feature')
     || jsonb_build_object(
         'geometry', ST_AsGeoJSON(e.geom, 6)::jsonb,
         'citations', COALESCE((

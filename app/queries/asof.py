@@ -4,7 +4,8 @@ Every revision holds a full snapshot, so the latest revision of each event at or
 instant *is* that event as it was then (a delete revision carries its `deleted_at`; an event
 first recorded later has no revision yet). Common table expressions named `events` and
 `event_sources` shadow the tables, so every read query — filters, sorting, paging, feature
-JSON — runs unchanged over the past.
+JSON — runs unchanged over the past (with no stored Feature text: it is built from the
+snapshot's columns).
 """
 
 from datetime import datetime
@@ -40,7 +41,8 @@ SELECT k.event_id AS id, s->>'dataset' AS dataset, s->>'external_id' AS external
        ARRAY(SELECT jsonb_array_elements_text(s->'tags')) AS tags,
        (s->>'version')::int AS version, (s->>'created_at')::timestamptz AS created_at,
        (s->>'updated_at')::timestamptz AS updated_at,
-       (s->>'deleted_at')::timestamptz AS deleted_at
+       (s->>'deleted_at')::timestamptz AS deleted_at,
+       NULL::text AS feature
 FROM known_then k
 """
 _CITATIONS_THEN = """

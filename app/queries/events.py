@@ -230,16 +230,20 @@ def tombstone_properties() -> dict[str, ColumnElement[Any]]:
 def event_feature(
     property_names: tuple[str, ...] | None, include_deleted: bool
 ) -> ColumnElement[str]:
-    """The Feature text of the current row, with the chosen properties."""
+    """The Feature text of the current row, with the chosen properties.
+
+    With every property it is the stored text (migration 0009), built here only where there
+    is none: ``as_of`` rebuilds past rows without it. COALESCE evaluates its second argument
+    only for those rows, so a page of stored Features builds no JSON."""
     props = event_properties()
     chosen = props if property_names is None else {n: props[n] for n in property_names}
-    properties = json_object(chosen)
+    feature = feature_json(json_object(chosen), events.c.geom, events.c.id)
+    if property_names is None:
+        feature = func.coalesce(events.c.feature, feature)
     if include_deleted:
-        properties = case(
-            (events.c.deleted_at.is_not(None), json_object(tombstone_properties())),
-            else_=properties,
-        )
-    return feature_json(properties, events.c.geom, events.c.id)
+        tombstone = feature_json(json_object(tombstone_properties()), events.c.geom, events.c.id)
+        feature = case((events.c.deleted_at.is_not(None), tombstone), else_=feature)
+    return feature
 
 
 def events_page(
