@@ -56,6 +56,13 @@ def feature_collection(
     yield _tail(len(features), links, number_matched)
 
 
+def joined_feature_collection(
+    joined: bytes, count: int, links: list[dict[str, str]], number_matched: int | None = None
+) -> list[bytes]:
+    """The same FeatureCollection around Features PostgreSQL already joined with commas."""
+    return [FC_HEAD, joined, _tail(count, links, number_matched)]
+
+
 async def streamed_feature_collection(
     batches: AsyncIterator[Sequence[Any]], links: list[dict[str, str]]
 ) -> AsyncIterator[bytes]:

@@ -14,33 +14,59 @@ GEOJSON = "application/geo+json"
 
 @dataclass(frozen=True)
 class FeaturePage:
-    """A page of rows (a feature text, or flat CSV values) and the cursors to its neighbours."""
+    """A page of rows (a feature text, or flat CSV values) and the cursors to its neighbours;
+    or, for GeoJSON, the Features already joined by PostgreSQL (``joined``, ``returned``)."""
 
     rows: list[tuple[Any, ...]]
     next_cursor: str | None
     prev_cursor: str | None
     number_matched: int | None = None
+    joined: bytes | None = None
+    returned: int = 0
 
     @property
     def features(self) -> list[str]:
         return [row[0] for row in self.rows]
 
+    @property
+    def number_returned(self) -> int:
+        return self.returned if self.joined is not None else len(self.rows)
+
 
 def build_page(rows: Sequence[Any], page: Page) -> FeaturePage:
     """Rows end with the sort-key values k0..kn; one extra row means there is a next page."""
     backward = page.cursor is not None and page.cursor.backward
-    has_more = len(rows) > page.limit
     kept = [tuple(row) for row in rows[: page.limit]]
     if backward:
         kept.reverse()
     if not kept:
         return FeaturePage([], None, None)
     width = len(page.sort)
+    cursors = _cursors(page, len(rows), kept[0][-width:], kept[-1][-width:])
+    return FeaturePage([row[:-width] for row in kept], *cursors)
+
+
+def build_joined_page(row: Any, page: Page) -> FeaturePage:
+    """The one row of ``joined_page``: body, rows, first0..firstn, last0..lastn."""
+    body, fetched, *keys = row
+    if body is None:
+        return FeaturePage([], None, None, joined=b"")
+    width = len(page.sort)
+    cursors = _cursors(page, fetched, tuple(keys[:width]), tuple(keys[width:]))
+    return FeaturePage([], *cursors, joined=body, returned=min(fetched, page.limit))
+
+
+def _cursors(
+    page: Page, fetched: int, first: tuple[Any, ...], last: tuple[Any, ...]
+) -> tuple[str | None, str | None]:
+    """Cursors after the last and before the first row kept (in page order)."""
+    backward = page.cursor is not None and page.cursor.backward
+    has_more = fetched > page.limit
     more_after = has_more if not backward else True
     more_before = (page.cursor is not None) if not backward else has_more
-    next_cursor = encode_cursor(page.sort, kept[-1][-width:], False) if more_after else None
-    prev_cursor = encode_cursor(page.sort, kept[0][-width:], True) if more_before else None
-    return FeaturePage([row[:-width] for row in kept], next_cursor, prev_cursor)
+    next_cursor = encode_cursor(page.sort, last, False) if more_after else None
+    prev_cursor = encode_cursor(page.sort, first, True) if more_before else None
+    return next_cursor, prev_cursor
 
 
 def page_links(url: URL, page: FeaturePage, media_type: str = GEOJSON) -> list[dict[str, str]]:

@@ -16,7 +16,7 @@ from app.catalog import Extent
 from app.errors import NotFound
 from app.filters import EventFilter, EventQuery, Page, PlaceFilter
 from app.gazetteer import resolve_place, resolve_region, search_places
-from app.pages import FeaturePage, build_page
+from app.pages import FeaturePage, build_joined_page, build_page
 from app.queries import asof
 from app.queries import events as event_sql
 from app.queries import places as place_sql
@@ -35,12 +35,20 @@ async def resolve_filter(engine: AsyncEngine, f: EventFilter) -> EventFilter:
     return f
 
 
-async def event_page(engine: AsyncEngine, query: EventQuery, flat: bool = False) -> FeaturePage:
-    """One page of events: feature texts, or flat CSV rows when ``flat``."""
+async def event_page(
+    engine: AsyncEngine, query: EventQuery, flat: bool = False, joined: bool = False
+) -> FeaturePage:
+    """One page of events: feature texts, flat CSV rows when ``flat``, or the Features joined
+    into one text by PostgreSQL when ``joined`` (GeoJSON: nothing decoded per row)."""
     f = await resolve_filter(engine, query.filter)
     build = event_sql.events_csv_page if flat else event_sql.events_page
-    stmt = _known_at(build(f, query.page, query.properties), query.as_of)
-    page = build_page(await repository.fetch_rows(engine, stmt), query.page)
+    stmt = build(f, query.page, query.properties)
+    if joined and not flat:
+        stmt = _known_at(event_sql.joined_page(stmt, query.page), query.as_of)
+        page = build_joined_page(await repository.fetch_one(engine, stmt), query.page)
+    else:
+        stmt = _known_at(stmt, query.as_of)
+        page = build_page(await repository.fetch_rows(engine, stmt), query.page)
     if query.count:
         count = _known_at(event_sql.events_count(f), query.as_of)
         matched = await repository.fetch_scalar(engine, count)

@@ -84,6 +84,10 @@ def page_response(
         chunks = list(output.csv_lines(csv_header or [], page.rows))
     elif fmt is Format.NDJSON:
         chunks = list(output.ndjson(page.features))
+    elif page.joined is not None:
+        chunks = output.joined_feature_collection(
+            page.joined, page.returned, links, page.number_matched
+        )
     else:
         chunks = list(output.feature_collection(page.features, links, page.number_matched))
     # The ETag hashes the bytes being sent (encoding the features once), all but a
@@ -102,7 +106,7 @@ def _as_dict(page: FeaturePage, links: list[dict[str, str]]) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "type": "FeatureCollection",
         "features": [orjson.loads(feature) for feature in page.features],
-        "numberReturned": len(page.rows),
+        "numberReturned": page.number_returned,
         "links": links,
     }
     if page.number_matched is not None:

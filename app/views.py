@@ -24,7 +24,7 @@ async def events_page(
     request: Request, engine: AsyncEngine, query: EventQuery, fmt: Format, settings: Settings
 ) -> Response:
     flat = fmt is Format.CSV
-    page = await reads.event_page(engine, query, flat=flat)
+    page = await reads.event_page(engine, query, flat=flat, joined=fmt is Format.GEOJSON)
     return responses.page_response(
         request,
         page,
