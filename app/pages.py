@@ -47,10 +47,12 @@ def build_page(rows: Sequence[Any], page: Page) -> FeaturePage:
 
 
 def build_joined_page(row: Any, page: Page) -> FeaturePage:
-    """The one row of ``joined_page``: body, rows, first0..firstn, last0..lastn."""
-    body, fetched, *keys = row
+    """The one row of ``joined_page``: body, rows, extra_bytes, first0..firstn, last0..lastn."""
+    body, fetched, extra_bytes, *keys = row
     if body is None:
         return FeaturePage([], None, None, joined=b"")
+    if extra_bytes is not None:  # the row past the limit, and the comma before it
+        body = body[: -(extra_bytes + 1)]
     width = len(page.sort)
     cursors = _cursors(page, fetched, tuple(keys[:width]), tuple(keys[width:]))
     return FeaturePage([], *cursors, joined=body, returned=min(fetched, page.limit))

@@ -39,11 +39,12 @@ async def event_page(
     engine: AsyncEngine, query: EventQuery, flat: bool = False, joined: bool = False
 ) -> FeaturePage:
     """One page of events: feature texts, flat CSV rows when ``flat``, or the Features joined
-    into one text by PostgreSQL when ``joined`` (GeoJSON: nothing decoded per row)."""
+    into one text by PostgreSQL when ``joined`` (GeoJSON: nothing decoded per row; forward
+    pages only, previous pages are rare and read rows)."""
     f = await resolve_filter(engine, query.filter)
     build = event_sql.events_csv_page if flat else event_sql.events_page
     stmt = build(f, query.page, query.properties)
-    if joined and not flat:
+    if joined and not flat and not (query.page.cursor and query.page.cursor.backward):
         stmt = _known_at(event_sql.joined_page(stmt, query.page), query.as_of)
         page = build_joined_page(await repository.fetch_one(engine, stmt), query.page)
     else:
