@@ -68,6 +68,11 @@ class Page:
     cursor: Cursor | None = None
     sort: tuple[SortKey, ...] = DEFAULT_EVENT_SORT
 
+    @property
+    def backward(self) -> bool:
+        """A previous page: read in reverse order from the cursor."""
+        return self.cursor is not None and self.cursor.backward
+
 
 @dataclass(frozen=True)
 class EventFilter:

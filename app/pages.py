@@ -35,9 +35,8 @@ class FeaturePage:
 
 def build_page(rows: Sequence[Any], page: Page) -> FeaturePage:
     """Rows end with the sort-key values k0..kn; one extra row means there is a next page."""
-    backward = page.cursor is not None and page.cursor.backward
     kept = [tuple(row) for row in rows[: page.limit]]
-    if backward:
+    if page.backward:
         kept.reverse()
     if not kept:
         return FeaturePage([], None, None)
@@ -62,10 +61,9 @@ def _cursors(
     page: Page, fetched: int, first: tuple[Any, ...], last: tuple[Any, ...]
 ) -> tuple[str | None, str | None]:
     """Cursors after the last and before the first row kept (in page order)."""
-    backward = page.cursor is not None and page.cursor.backward
     has_more = fetched > page.limit
-    more_after = has_more if not backward else True
-    more_before = (page.cursor is not None) if not backward else has_more
+    more_after = has_more if not page.backward else True
+    more_before = (page.cursor is not None) if not page.backward else has_more
     next_cursor = encode_cursor(page.sort, last, False) if more_after else None
     prev_cursor = encode_cursor(page.sort, first, True) if more_before else None
     return next_cursor, prev_cursor

@@ -44,7 +44,7 @@ async def event_page(
     f = await resolve_filter(engine, query.filter)
     build = event_sql.events_csv_page if flat else event_sql.events_page
     stmt = build(f, query.page, query.properties)
-    if joined and not flat and not (query.page.cursor and query.page.cursor.backward):
+    if joined and not flat and not query.page.backward:
         stmt = _known_at(event_sql.joined_page(stmt, query.page), query.as_of)
         page = build_joined_page(await repository.fetch_one(engine, stmt), query.page)
     else:

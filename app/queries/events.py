@@ -253,14 +253,13 @@ def events_page(
     feature = event_feature(property_names, f.include_deleted).label("feature")
     keys = [EVENT_SORTABLE[key.name].label(f"k{i}") for i, key in enumerate(page.sort)]
     conditions = event_conditions(f)
-    backward = page.cursor.backward if page.cursor else False
     if page.cursor is not None:
         conditions.append(keyset_clause(page.sort, page.cursor))
     return (
         select(feature, *keys)
         .select_from(events.outerjoin(places, places.c.id == events.c.place_id))
         .where(and_(true(), *conditions))
-        .order_by(*order_by(page.sort, backward))
+        .order_by(*order_by(page.sort, page.backward))
         .limit(page.limit + 1)
     )
 

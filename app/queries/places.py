@@ -123,7 +123,7 @@ def places_page(f: PlaceFilter, page: Page) -> Select[Any]:
     if page.cursor is not None:
         last_id = page.cursor.values[0]
         conditions.append(places.c.id < last_id if page.cursor.backward else places.c.id > last_id)
-    order = places.c.id.desc() if page.cursor and page.cursor.backward else places.c.id.asc()
+    order = places.c.id.desc() if page.backward else places.c.id.asc()
     return (
         select(feature.label("feature"), places.c.id.label("k0"))
         .where(and_(true(), *conditions))
