@@ -17,9 +17,10 @@ from app.errors import NotFound
 from app.filters import EventFilter, EventQuery, Page, PlaceFilter
 from app.gazetteer import resolve_place, resolve_region, search_places
 from app.pages import FeaturePage, build_joined_page, build_page
-from app.queries import asof
+from app.queries import asof, shapes
 from app.queries import events as event_sql
 from app.queries import places as place_sql
+from app.queries.shapes import Kind
 
 MAX_ID = 2**63 - 1
 
@@ -41,18 +42,17 @@ async def event_page(
     """One page of events: feature texts, flat CSV rows when ``flat``, or the Features joined
     into one text by PostgreSQL when ``joined`` (GeoJSON: nothing decoded per row; forward
     pages only, previous pages are rare and read rows)."""
-    f = await resolve_filter(engine, query.filter)
-    build = event_sql.events_csv_page if flat else event_sql.events_page
-    stmt = build(f, query.page, query.properties)
+    query = replace(query, filter=await resolve_filter(engine, query.filter))
     if joined and not flat and not query.page.backward:
-        stmt = _known_at(event_sql.joined_page(stmt, query.page), query.as_of)
-        page = build_joined_page(await repository.fetch_one(engine, stmt), query.page)
+        stmt, values = shapes.event_statement(query, Kind.JOINED)
+        row = await repository.fetch_one(engine, stmt, values)
+        page = build_joined_page(row, query.page)
     else:
-        stmt = _known_at(stmt, query.as_of)
-        page = build_page(await repository.fetch_rows(engine, stmt), query.page)
+        stmt, values = shapes.event_statement(query, Kind.CSV if flat else Kind.ROWS)
+        page = build_page(await repository.fetch_rows(engine, stmt, values), query.page)
     if query.count:
-        count = _known_at(event_sql.events_count(f), query.as_of)
-        matched = await repository.fetch_scalar(engine, count)
+        stmt, values = shapes.event_statement(query, Kind.COUNT)
+        matched = await repository.fetch_scalar(engine, stmt, values)
         page = replace(page, number_matched=int(matched))
     return page
 

@@ -1,6 +1,6 @@
 """The one place that executes SQL."""
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Executable, Result, Row, func, select, text
@@ -28,19 +28,24 @@ async def _read(engine: AsyncEngine, work: Callable[[AsyncConnection], Awaitable
         return await work(conn)
 
 
+Values = Mapping[str, Any] | None  # values of the statement's named parameters
+
+
 def _autocommit(
-    stmt: Executable, take: Callable[[Result[Any]], T]
+    stmt: Executable, take: Callable[[Result[Any]], T], values: Values = None
 ) -> Callable[[AsyncConnection], Awaitable[T]]:
     async def work(conn: AsyncConnection) -> T:
         await conn.execution_options(**AUTOCOMMIT)
-        return take(await conn.execute(stmt))
+        return take(await conn.execute(stmt, values))
 
     return work
 
 
-async def fetch_rows(engine: AsyncEngine, stmt: Executable) -> Sequence[Row[Any]]:
+async def fetch_rows(
+    engine: AsyncEngine, stmt: Executable, values: Values = None
+) -> Sequence[Row[Any]]:
     """All rows of a bounded statement (a page) in one round trip."""
-    return await _read(engine, _autocommit(stmt, Result.all))
+    return await _read(engine, _autocommit(stmt, Result.all, values))
 
 
 async def fetch_rows_with(
@@ -63,12 +68,14 @@ async def execute_script(conn: AsyncConnection, script: str) -> None:
             await conn.execute(text(statement))
 
 
-async def fetch_one(engine: AsyncEngine, stmt: Executable) -> Row[Any] | None:
-    return await _read(engine, _autocommit(stmt, Result.first))
+async def fetch_one(
+    engine: AsyncEngine, stmt: Executable, values: Values = None
+) -> Row[Any] | None:
+    return await _read(engine, _autocommit(stmt, Result.first, values))
 
 
-async def fetch_scalar(engine: AsyncEngine, stmt: Executable) -> Any:
-    return await _read(engine, _autocommit(stmt, Result.scalar))
+async def fetch_scalar(engine: AsyncEngine, stmt: Executable, values: Values = None) -> Any:
+    return await _read(engine, _autocommit(stmt, Result.scalar, values))
 
 
 async def stream_rows(

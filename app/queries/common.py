@@ -5,8 +5,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Float, and_, func, literal, or_
+from sqlalchemy import DateTime, Float, and_, bindparam, func, literal, or_
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeEngine
 
 from app.filters import BBox
 
@@ -14,19 +15,44 @@ GEOJSON_DECIMALS = 6
 MAX_JSON_PAIRS = 50  # PostgreSQL functions take at most 100 arguments
 
 
-def envelope(box: BBox) -> ColumnElement[bytes]:
-    corners = (box.min_lon, box.min_lat, box.max_lon, box.max_lat)
-    return func.ST_MakeEnvelope(*(literal(float(v), Float) for v in corners), 4326)
+def param(name: str | None, value: Any, type_: TypeEngine[Any] | None = None) -> ColumnElement[Any]:
+    """A bound value. A named one can take another value when its statement runs again: page
+    statements are cached by shape (app.queries.shapes) and each request passes its values by
+    name. Unnamed ones are for statements built per request."""
+    if name is None:
+        return literal(value, type_)
+    return bindparam(name, value, type_=type_)
 
 
-def bbox_clause(geom: ColumnElement[bytes], box: BBox) -> ColumnElement[bool]:
+def corners(box: BBox) -> dict[str, float]:
+    return {"west": box.min_lon, "south": box.min_lat, "east": box.max_lon, "north": box.max_lat}
+
+
+def envelope(box: BBox, name: str | None = None) -> ColumnElement[bytes]:
+    args = [param(name and f"{name}_{c}", float(v), Float()) for c, v in corners(box).items()]
+    return func.ST_MakeEnvelope(*args, 4326)
+
+
+def bbox_clause(
+    geom: ColumnElement[bytes], box: BBox, name: str | None = None
+) -> ColumnElement[bool]:
     """Geometries whose bounding box touches the box; exact for points, edges included."""
-    return or_(*(geom.op("&&", is_comparison=True)(envelope(part)) for part in box.parts()))
+    touches = geom.op("&&", is_comparison=True)
+    return or_(*(touches(envelope(p, name and f"{name}{i}")) for i, p in enumerate(box.parts())))
 
 
-def ts(value: datetime | None) -> ColumnElement[datetime]:
+def bbox_values(box: BBox, name: str) -> dict[str, float]:
+    """The values ``bbox_clause(geom, box, name)`` binds."""
+    return {
+        f"{name}{i}_{c}": float(v)
+        for i, part in enumerate(box.parts())
+        for c, v in corners(part).items()
+    }
+
+
+def ts(value: datetime | None, name: str | None = None) -> ColumnElement[datetime]:
     """A bound timestamptz (typed even when None, so it can stand for an open range end)."""
-    return literal(value, DateTime(timezone=True))
+    return param(name, value, DateTime(timezone=True))
 
 
 def json_object(pairs: Mapping[str, ColumnElement[Any]]) -> ColumnElement[Any]:
@@ -74,11 +100,18 @@ def circle_envelope(lon: float, lat: float, radius_m: float) -> BBox:
 
 
 def within_distance(
-    geom: ColumnElement[bytes], lon: float, lat: float, radius_m: float
+    geom: ColumnElement[bytes], lon: float, lat: float, radius_m: float, name: str | None = None
 ) -> ColumnElement[bool]:
     """Geodesic distance on the WGS84 spheroid (metres-accurate), after an index prefilter."""
-    centre = func.ST_SetSRID(func.ST_MakePoint(literal(lon, Float), literal(lat, Float)), 4326)
-    geodesic = func.ST_DWithin(
-        func.geography(geom), func.geography(centre), literal(radius_m, Float), True
-    )
-    return and_(bbox_clause(geom, circle_envelope(lon, lat, radius_m)), geodesic)
+    x, y = param(name and f"{name}_lon", lon, Float()), param(name and f"{name}_lat", lat, Float())
+    centre = func.ST_SetSRID(func.ST_MakePoint(x, y), 4326)
+    radius = param(name and f"{name}_m", radius_m, Float())
+    geodesic = func.ST_DWithin(func.geography(geom), func.geography(centre), radius, True)
+    box = circle_envelope(lon, lat, radius_m)
+    return and_(bbox_clause(geom, box, name and f"{name}_box"), geodesic)
+
+
+def within_values(lon: float, lat: float, radius_m: float, name: str) -> dict[str, float]:
+    """The values ``within_distance(..., name)`` binds."""
+    box = bbox_values(circle_envelope(lon, lat, radius_m), f"{name}_box")
+    return {f"{name}_lon": lon, f"{name}_lat": lat, f"{name}_m": radius_m, **box}

@@ -6,24 +6,40 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Integer,
     Select,
+    Text,
     and_,
+    any_,
+    bindparam,
     case,
+    cast,
     false,
     func,
-    literal,
     literal_column,
+    null,
     or_,
     select,
     true,
     tuple_,
 )
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.filters import Cursor, EventFilter, Interval, Page, SortKey
 from app.models import Event, EventSource, Place, Source
-from app.queries.common import bbox_clause, feature_json, json_object, ts, within_distance
+from app.queries.common import (
+    bbox_clause,
+    bbox_values,
+    feature_json,
+    json_object,
+    param,
+    ts,
+    within_distance,
+    within_values,
+)
 from app.queries.places import descendant_ids
 
 events = Event.__table__
@@ -37,13 +53,24 @@ def interval_clause(during: ColumnElement[Any], interval: Interval) -> ColumnEle
     if interval.is_unbounded:
         return true()
     bounds = "[]" if interval.end_inclusive else "[)"
-    wanted = func.tstzrange(ts(interval.start), ts(interval.end), bounds)
+    wanted = func.tstzrange(
+        _instant(interval.start, "start"), _instant(interval.end, "end"), bounds
+    )
     return during.op("&&", is_comparison=True)(wanted)
+
+
+def _instant(value: datetime | None, name: str) -> ColumnElement[Any]:
+    """A named instant, or a typed NULL for an open end (no value to bind)."""
+    return null_instant() if value is None else ts(value, name)
+
+
+def null_instant() -> ColumnElement[Any]:
+    return cast(null(), DateTime(timezone=True))
 
 
 def starts_before_end(interval: Interval) -> ColumnElement[bool]:
     """The event starts before the interval ends (at its end too when that is inclusive)."""
-    end, start = ts(interval.end), events.c.occurred_at
+    end, start = ts(interval.end, "end"), events.c.occurred_at
     return start <= end if interval.end_inclusive else start < end
 
 
@@ -54,32 +81,39 @@ def start_bounds(interval: Interval) -> list[ColumnElement[bool]]:
     e = events.c
     clauses: list[ColumnElement[bool]] = []
     if interval.start is not None:
-        clauses.append(e.occurred_at >= func.earliest_start_covering(ts(interval.start)))
+        earliest = func.earliest_start_covering(ts(interval.start, "start"))
+        clauses.append(e.occurred_at >= earliest)
     if interval.end is not None:
         clauses.append(starts_before_end(interval))
     return clauses
 
 
+def _one_of(column: ColumnElement[Any], name: str, values: tuple[str, ...]) -> ColumnElement[bool]:
+    """column = ANY(array): one parameter however many values (IN would vary the statement)."""
+    return column == any_(bindparam(name, list(values), type_=ARRAY(Text)))
+
+
 def event_conditions(f: EventFilter) -> list[ColumnElement[bool]]:
-    """One clause per filter that is set; the caller ANDs them."""
+    """One clause per filter that is set; the caller ANDs them. Every value is bound by a
+    name, the names ``event_values`` gives."""
     e = events.c
     clauses: list[ColumnElement[bool]] = []
     if not f.include_deleted:
         clauses.append(e.deleted_at.is_(None))
     if f.bbox is not None:
-        clauses.append(bbox_clause(e.geom, f.bbox))
+        clauses.append(bbox_clause(e.geom, f.bbox, "bbox"))
     if f.interval is not None:
         clauses += [interval_clause(e.during, f.interval), *start_bounds(f.interval)]
     if f.event_types:
-        clauses.append(e.event_type.in_(f.event_types))
+        clauses.append(_one_of(e.event_type, "event_types", f.event_types))
     if f.verifications:
-        clauses.append(e.verification.in_(f.verifications))
+        clauses.append(_one_of(e.verification, "verifications", f.verifications))
     if f.place_ids:
         clauses.append(e.place_id.in_(descendant_ids(f.place_ids)))
     if f.min_fatalities is not None:
-        clauses.append(e.fatalities >= f.min_fatalities)
+        clauses.append(e.fatalities >= bindparam("min_fatalities", f.min_fatalities, Integer))
     if f.updated_since is not None:
-        clauses.append(e.updated_at > ts(f.updated_since))
+        clauses.append(e.updated_at > ts(f.updated_since, "updated_since"))
     return clauses + _relation_conditions(f)
 
 
@@ -88,24 +122,54 @@ def _relation_conditions(f: EventFilter) -> list[ColumnElement[bool]]:
     e = events.c
     clauses: list[ColumnElement[bool]] = []
     if f.within_place_id is not None:
-        boundary = select(places.c.boundary).where(places.c.id == f.within_place_id)
+        region = bindparam("within_place_id", f.within_place_id, BigInteger)
+        boundary = select(places.c.boundary).where(places.c.id == region)
         clauses.append(func.ST_Intersects(e.geom, boundary.scalar_subquery()))
     if f.near is not None and f.radius_m is not None:
-        clauses.append(within_distance(e.geom, f.near[0], f.near[1], f.radius_m))
+        clauses.append(within_distance(e.geom, f.near[0], f.near[1], f.radius_m, "near"))
     if f.sources:
         cited = (
             select(event_sources.c.id)
             .join(sources, sources.c.id == event_sources.c.source_id)
-            .where(event_sources.c.event_id == e.id, sources.c.slug.in_(f.sources))
+            .where(event_sources.c.event_id == e.id, _one_of(sources.c.slug, "sources", f.sources))
         )
         clauses.append(cited.exists())
-    for actor in f.actors:
+    for i, actor in enumerate(f.actors):
         name = func.unnest(e.actors).table_valued("name")
-        pattern = "%" + escape_like(actor) + "%"
+        pattern = bindparam(f"actor{i}", _contains(actor), Text)
         clauses.append(select(name.c.name).where(name.c.name.ilike(pattern, escape="\\")).exists())
     if f.text is not None:
-        clauses.append(SEARCH_DOCUMENT.op("@@")(func.websearch_to_tsquery("simple", f.text)))
+        query = func.websearch_to_tsquery("simple", bindparam("text", f.text, Text))
+        clauses.append(SEARCH_DOCUMENT.op("@@")(query))
     return clauses
+
+
+def event_values(f: EventFilter) -> dict[str, Any]:
+    """The value of every parameter ``event_conditions(f)`` binds, by name: what a statement
+    cached by shape needs to answer ``f``."""
+    values: dict[str, Any] = {}
+    if f.bbox is not None:
+        values |= bbox_values(f.bbox, "bbox")
+    if f.interval is not None:
+        if f.interval.start is not None:
+            values["start"] = f.interval.start
+        if f.interval.end is not None:
+            values["end"] = f.interval.end
+    named_lists = {"event_types": f.event_types, "verifications": f.verifications,
+                   "place_ids": f.place_ids, "sources": f.sources}  # fmt: skip
+    values |= {name: list(items) for name, items in named_lists.items() if items}
+    named = {"min_fatalities": f.min_fatalities, "updated_since": f.updated_since,
+             "within_place_id": f.within_place_id, "text": f.text}  # fmt: skip
+    values |= {name: value for name, value in named.items() if value is not None}
+    if f.near is not None and f.radius_m is not None:
+        values |= within_values(f.near[0], f.near[1], f.radius_m, "near")
+    values |= {f"actor{i}": _contains(actor) for i, actor in enumerate(f.actors)}
+    return values
+
+
+def _contains(text: str) -> str:
+    """An ILIKE pattern matching ``text`` anywhere, literally."""
+    return "%" + escape_like(text) + "%"
 
 
 def escape_like(text: str) -> str:
@@ -198,7 +262,7 @@ EVENT_PROPERTY_NAMES: tuple[str, ...] = tuple(event_properties())
 def keyset_clause(sort: tuple[SortKey, ...], cursor: Cursor) -> ColumnElement[bool]:
     """Rows strictly after (or, going backward, before) the cursor in the sort order."""
     exprs = [EVENT_SORTABLE[key.name] for key in sort]
-    values = [literal(v) if not isinstance(v, datetime) else ts(v) for v in cursor.values]
+    values = [param(f"after{i}", cursor.values[i], exprs[i].type) for i in range(len(exprs))]
     directions = {key.descending != cursor.backward for key in sort}
     if len(directions) == 1:
         descending = directions.pop()
@@ -210,6 +274,19 @@ def keyset_clause(sort: tuple[SortKey, ...], cursor: Cursor) -> ColumnElement[bo
         after = exprs[i] < values[i] if key.descending != cursor.backward else exprs[i] > values[i]
         ors.append(and_(*equal, after))
     return or_(*ors) if ors else false()
+
+
+def _after(i: int, value: Any) -> ColumnElement[Any]:
+    """The cursor's i-th sort-key value, bound by name (``page_values``)."""
+    return param(
+        f"after{i}", value, DateTime(timezone=True) if isinstance(value, datetime) else None
+    )
+
+
+def page_values(page: Page) -> dict[str, Any]:
+    """The value of every parameter a page binds beyond its filter: the limit and the cursor."""
+    cursor = () if page.cursor is None else page.cursor.values
+    return {"limit": page.limit, **{f"after{i}": v for i, v in enumerate(cursor)}}
 
 
 def order_by(sort: tuple[SortKey, ...], backward: bool) -> list[ColumnElement[Any]]:
@@ -260,8 +337,12 @@ def events_page(
         .select_from(events.outerjoin(places, places.c.id == events.c.place_id))
         .where(and_(true(), *conditions))
         .order_by(*order_by(page.sort, page.backward))
-        .limit(page.limit + 1)
+        .limit(_limit(page) + 1)
     )
+
+
+def _limit(page: Page) -> ColumnElement[int]:
+    return bindparam("limit", page.limit, Integer)
 
 
 def joined_page(page_rows: Select[Any], page: Page) -> Select[Any]:
@@ -276,7 +357,7 @@ def joined_page(page_rows: Select[Any], page: Page) -> Select[Any]:
     medium pages (328 -> 426 ms for eight); an ORDER BY inside the aggregates sorted the
     page's text again, spilling 10 000 Features to disk."""
     rows = page_rows.subquery("page_rows")
-    kept = func.least(func.count(), page.limit)
+    kept = func.least(func.count(), _limit(page))
     body = func.string_agg(rows.c.feature, literal_column("','"))
 
     def keys(i: int) -> ColumnElement[Any]:
@@ -286,7 +367,7 @@ def joined_page(page_rows: Select[Any], page: Page) -> Select[Any]:
     return select(
         func.convert_to(body, literal_column("'UTF8'")).label("body"),
         func.count().label("rows"),
-        func.array_agg(func.octet_length(rows.c.feature))[page.limit + 1].label("extra_bytes"),
+        func.array_agg(func.octet_length(rows.c.feature))[_limit(page) + 1].label("extra_bytes"),
         *[keys(i)[1].label(f"first{i}") for i in width],
         *[keys(i)[kept].label(f"last{i}") for i in width],
     )

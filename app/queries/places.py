@@ -4,6 +4,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Float,
     Numeric,
@@ -11,6 +12,8 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    any_,
+    bindparam,
     case,
     func,
     literal,
@@ -86,7 +89,8 @@ def descendant_ids(place_ids: tuple[int, ...]) -> Select[Any]:
 
     Cached, so a statement that filters twice (a tile's points and its cells) shares one CTE.
     """
-    tree = select(places.c.id).where(places.c.id.in_(place_ids)).cte("tree", recursive=True)
+    chosen = places.c.id == any_(bindparam("place_ids", list(place_ids), ARRAY(BigInteger)))
+    tree = select(places.c.id).where(chosen).cte("tree", recursive=True)
     child = places.alias("child")
     tree = tree.union(select(child.c.id).join(tree, child.c.parent_id == tree.c.id))
     return select(tree.c.id)

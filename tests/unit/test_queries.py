@@ -34,7 +34,7 @@ def test_interval_intersects_the_event_span() -> None:
     assert "events.during && tstzrange(" in sql(clause)
     # and a range on occurred_at for the index: no end, so only the lower bound
     assert [sql(b) for b in bounds] == [
-        "events.occurred_at >= earliest_start_covering(%(param_1)s::TIMESTAMP WITH TIME ZONE)"
+        "events.occurred_at >= earliest_start_covering(%(start)s::TIMESTAMP WITH TIME ZONE)"
     ]
 
 
@@ -42,8 +42,8 @@ def test_closed_interval_bounds_starts_on_both_sides() -> None:
     interval = Interval(datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 4, 1, tzinfo=UTC), False)
     (_, _, *bounds) = event_conditions(EventFilter(interval=interval))
     assert [sql(b) for b in bounds] == [
-        "events.occurred_at >= earliest_start_covering(%(param_1)s::TIMESTAMP WITH TIME ZONE)",
-        "events.occurred_at < %(param_1)s::TIMESTAMP WITH TIME ZONE",
+        "events.occurred_at >= earliest_start_covering(%(start)s::TIMESTAMP WITH TIME ZONE)",
+        "events.occurred_at < %(end)s::TIMESTAMP WITH TIME ZONE",
     ]
 
 
