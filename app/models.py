@@ -215,7 +215,7 @@ class Event(Base):
     updated_at: Mapped[datetime] = updated_at()
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The GeoJSON Feature text pages serve (kept by triggers, migration 0009; never loaded).
-    feature: Mapped[str | None] = mapped_column(Text, deferred=True)
+    feature: Mapped[str] = mapped_column(Text, deferred=True)
 
 
 class EventSource(Base):

@@ -62,8 +62,11 @@ async def event_export(
 ) -> AsyncIterator[Sequence[Any]]:
     """Every matching event, streamed in batches through a server-side cursor."""
     f = await resolve_filter(engine, query.filter)
-    build = event_sql.events_csv_page if flat else event_sql.events_page
-    stmt = _known_at(build(f, query.page, query.properties).limit(None), query.as_of)
+    if flat:
+        stmt = event_sql.events_csv_page(f, query.page, query.properties)
+    else:
+        stmt = event_sql.events_page(f, query.page, query.properties, query.as_of is None)
+    stmt = _known_at(stmt.limit(None), query.as_of)
     return await repository.stream_rows(engine, stmt, chunk_rows)
 
 

@@ -476,6 +476,7 @@ async def write_features(conn: asyncpg.Connection) -> None:
     async with conn.transaction():
         await conn.execute("ALTER TABLE events DISABLE TRIGGER USER")
         await conn.execute("UPDATE events SET feature = event_feature_text(events)")
+        await conn.execute("ALTER TABLE events ALTER COLUMN feature SET NOT NULL")
         await conn.execute("ALTER TABLE events ENABLE TRIGGER USER")
     await conn.execute("VACUUM FULL events")
 
@@ -501,6 +502,7 @@ async def load(url: str, n: int, seed_: int, until: date) -> dict[str, Any]:
             # Feature texts are written in one pass once the citations and indexes are in.
             await conn.execute(f"ALTER TABLE event_sources DISABLE TRIGGER {COUNT_TRIGGER}")
             await conn.execute(f"ALTER TABLE events DISABLE TRIGGER {FEATURE_TRIGGER}")
+            await conn.execute("ALTER TABLE events ALTER COLUMN feature DROP NOT NULL")
             first = await conn.fetchval("SELECT coalesce(max(id), 0) + 1 FROM events")
             first_citation = await conn.fetchval(
                 "SELECT coalesce(max(id), 0) + 1 FROM event_sources"

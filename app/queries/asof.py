@@ -41,8 +41,7 @@ SELECT k.event_id AS id, s->>'dataset' AS dataset, s->>'external_id' AS external
        ARRAY(SELECT jsonb_array_elements_text(s->'tags')) AS tags,
        (s->>'version')::int AS version, (s->>'created_at')::timestamptz AS created_at,
        (s->>'updated_at')::timestamptz AS updated_at,
-       (s->>'deleted_at')::timestamptz AS deleted_at,
-       NULL::text AS feature
+       (s->>'deleted_at')::timestamptz AS deleted_at
 FROM known_then k
 """
 _CITATIONS_THEN = """

@@ -305,18 +305,19 @@ def tombstone_properties() -> dict[str, ColumnElement[Any]]:
 
 @lru_cache(maxsize=128)
 def event_feature(
-    property_names: tuple[str, ...] | None, include_deleted: bool
+    property_names: tuple[str, ...] | None, include_deleted: bool, stored: bool
 ) -> ColumnElement[str]:
     """The Feature text of the current row, with the chosen properties.
 
-    With every property it is the stored text (migration 0009), built here only where there
-    is none: ``as_of`` rebuilds past rows without it. COALESCE evaluates its second argument
-    only for those rows, so a page of stored Features builds no JSON."""
-    props = event_properties()
-    chosen = props if property_names is None else {n: props[n] for n in property_names}
-    feature = feature_json(json_object(chosen), events.c.geom, events.c.id)
-    if property_names is None:
-        feature = func.coalesce(events.c.feature, feature)
+    ``stored``: the text migration 0009 keeps for every event (every property, the present):
+    read, not built, and the page needs no join to places. A chosen property list, and past
+    rows that ``as_of`` rebuilds from history, are built here."""
+    if stored:
+        feature: ColumnElement[str] = events.c.feature
+    else:
+        props = event_properties()
+        chosen = props if property_names is None else {n: props[n] for n in property_names}
+        feature = feature_json(json_object(chosen), events.c.geom, events.c.id)
     if include_deleted:
         tombstone = feature_json(json_object(tombstone_properties()), events.c.geom, events.c.id)
         feature = case((events.c.deleted_at.is_not(None), tombstone), else_=feature)
@@ -324,17 +325,22 @@ def event_feature(
 
 
 def events_page(
-    f: EventFilter, page: Page, property_names: tuple[str, ...] | None = None
+    f: EventFilter, page: Page, property_names: tuple[str, ...] | None = None, present: bool = True
 ) -> Select[Any]:
-    """One page of events: feature text plus the sort-key values of each row, limit + 1 rows."""
-    feature = event_feature(property_names, f.include_deleted).label("feature")
+    """One page of events: feature text plus the sort-key values of each row, limit + 1 rows.
+
+    ``present`` is false for a statement ``as_of`` will turn to past rows (no stored texts)."""
+    stored = present and property_names is None
+    feature = event_feature(property_names, f.include_deleted, stored).label("feature")
     keys = [EVENT_SORTABLE[key.name].label(f"k{i}") for i, key in enumerate(page.sort)]
     conditions = event_conditions(f)
     if page.cursor is not None:
         conditions.append(keyset_clause(page.sort, page.cursor))
+    # Joining places for every match before the sort cost medium pages 20% (45.7 -> 37.1 ms).
+    rows = events if stored else events.outerjoin(places, places.c.id == events.c.place_id)
     return (
         select(feature, *keys)
-        .select_from(events.outerjoin(places, places.c.id == events.c.place_id))
+        .select_from(rows)
         .where(and_(true(), *conditions))
         .order_by(*order_by(page.sort, page.backward))
         .limit(_limit(page) + 1)
@@ -447,9 +453,9 @@ def csv_columns(property_names: tuple[str, ...] | None) -> dict[str, ColumnEleme
 def events_csv_page(
     f: EventFilter, page: Page, property_names: tuple[str, ...] | None = None
 ) -> Select[Any]:
-    """Like events_page, but flat columns for CSV, then the sort keys."""
+    """Like events_page, but flat columns for CSV (which name the place), then the sort keys."""
     columns = [expr.label(name) for name, expr in csv_columns(property_names).items()]
-    return events_page(f, page, property_names).with_only_columns(
+    return events_page(f, page, property_names, present=False).with_only_columns(
         *columns, *[EVENT_SORTABLE[key.name].label(f"k{i}") for i, key in enumerate(page.sort)]
     )
 

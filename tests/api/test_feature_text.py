@@ -4,8 +4,10 @@ after every kind of write, and pages serve it."""
 import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import IntegrityError
 
 from app.queries.common import feature_json, json_object
 from app.queries.events import event_properties, events, places
@@ -94,3 +96,12 @@ def test_pages_serve_the_stored_text(api: Api) -> None:  # noqa: F811
     assert title() == "stored"
     assert title(properties="title") == EVENT["title"]
     assert title(as_of=when) == EVENT["title"]
+
+
+def test_an_event_cannot_be_stored_without_its_text(api: Api) -> None:  # noqa: F811
+    """With the trigger off, a write leaving no text fails (migration 0010) rather than a
+    page silently losing the Feature."""
+    created = api.create(EVENT).json()
+    execute(api.url, "ALTER TABLE events DISABLE TRIGGER events_feature")
+    with pytest.raises(IntegrityError, match="feature"):
+        execute(api.url, f"UPDATE events SET feature = NULL WHERE id = {created['id']}")

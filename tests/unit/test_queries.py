@@ -6,7 +6,7 @@ from sqlalchemy.dialects import postgresql
 
 from app.filters import BBox, Cursor, EventFilter, Interval, Page, SortKey
 from app.queries.common import json_object
-from app.queries.events import event_conditions, events_page, keyset_clause
+from app.queries.events import event_conditions, events_csv_page, events_page, keyset_clause
 
 
 def sql(clause: object) -> str:
@@ -64,6 +64,18 @@ def test_page_fetches_one_extra_row_and_never_offsets() -> None:
     text = sql(events_page(EventFilter(), Page(limit=10)))
     assert "LIMIT" in text and "OFFSET" not in text
     assert "ORDER BY events.occurred_at ASC, events.id ASC" in text
+
+
+def test_pages_of_stored_features_do_not_join_places() -> None:
+    """Only what names the place (built Features: property lists, as_of; CSV) joins it."""
+    page = Page(limit=10)
+    assert "places" not in sql(events_page(EventFilter(), page))
+    assert "events.feature" in sql(events_page(EventFilter(), page))
+    for built in (events_page(EventFilter(), page, ("title", "place_name")),
+                  events_page(EventFilter(), page, present=False),
+                  events_csv_page(EventFilter(), page)):  # fmt: skip
+        assert "LEFT OUTER JOIN places ON places.id = events.place_id" in sql(built)
+        assert "events.feature" not in sql(built)
 
 
 def test_json_object_rejects_too_many_pairs() -> None:
