@@ -22,11 +22,11 @@ from bench.measure import LUA, ensure_wrk
 
 PARTS = {
     "request handler (app.views.events_page)": "events_page (app/views.py",
-    "· asyncpg: execute + decode rows": "Connection.execute (asyncpg",
-    "· SQLAlchemy: Result.all()": "Result.all (sqlalchemy",
+    "· asyncpg: bind, execute, receive the page": "PreparedStatement.fetch (asyncpg",
+    "· SQLAlchemy: result rows": "(sqlalchemy/engine/result.py",
     "· BEGIN + ROLLBACK around each statement": "Transaction.",
     "· pool pre-ping": "_async_ping",
-    "· statement building (app.queries)": "(app/queries/",
+    "· the statement of the shape, the values (app.queries)": "(app/queries/",
     "· SQLAlchemy compile / cache key": "_generate_cache_key",
     "· ETag over the page (app.responses.etag_of*)": "etag_of",
     "FastAPI parameter parsing (solve_dependencies)": "solve_dependencies",
@@ -75,7 +75,7 @@ def main() -> None:
         )  # fmt: skip
         time.sleep(2)
         subprocess.run([py_spy(), "record", "--pid", str(process.pid), "--duration",
-                        str(args.seconds), "--rate", "200", "--format", "raw", "--nonblocking",
+                        str(args.seconds), "--rate", "200", "--format", "raw",
                         "-o", str(folded)], check=True, capture_output=True)  # fmt: skip
         load.wait()
     paths.unlink()
