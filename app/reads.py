@@ -36,19 +36,17 @@ async def resolve_filter(engine: AsyncEngine, f: EventFilter) -> EventFilter:
     return f
 
 
-async def event_page(
-    engine: AsyncEngine, query: EventQuery, flat: bool = False, joined: bool = False
-) -> FeaturePage:
-    """One page of events: feature texts, flat CSV rows when ``flat``, or the Features joined
-    into one text by PostgreSQL when ``joined`` (GeoJSON: nothing decoded per row; forward
-    pages only, previous pages are rare and read rows)."""
+async def event_page(engine: AsyncEngine, query: EventQuery, kind: Kind) -> FeaturePage:
+    """One page of events: Feature texts (ROWS), flat CSV rows (CSV), or the Features joined
+    into one text by PostgreSQL (JOINED, for GeoJSON: nothing decoded per row; previous
+    pages are rare and read rows)."""
     query = replace(query, filter=await resolve_filter(engine, query.filter))
-    if joined and not flat and not query.page.backward:
-        stmt, values = shapes.event_statement(query, Kind.JOINED)
-        row = await repository.fetch_one(engine, stmt, values)
-        page = build_joined_page(row, query.page)
+    if kind is Kind.JOINED and query.page.backward:
+        kind = Kind.ROWS
+    stmt, values = shapes.event_statement(query, kind)
+    if kind is Kind.JOINED:
+        page = build_joined_page(await repository.fetch_one(engine, stmt, values), query.page)
     else:
-        stmt, values = shapes.event_statement(query, Kind.CSV if flat else Kind.ROWS)
         page = build_page(await repository.fetch_rows(engine, stmt, values), query.page)
     if query.count:
         stmt, values = shapes.event_statement(query, Kind.COUNT)

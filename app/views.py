@@ -15,6 +15,7 @@ from app import output, reads, responses
 from app.errors import InvalidParameter
 from app.filters import EventQuery, Page, PlaceFilter
 from app.formats import Format
+from app.queries.shapes import Kind
 from app.settings import Settings
 
 EXPORT_FORMATS = (Format.GEOJSON, Format.CSV, Format.NDJSON)
@@ -24,7 +25,8 @@ async def events_page(
     request: Request, engine: AsyncEngine, query: EventQuery, fmt: Format, settings: Settings
 ) -> Response:
     flat = fmt is Format.CSV
-    page = await reads.event_page(engine, query, flat=flat, joined=fmt is Format.GEOJSON)
+    kind = Kind.CSV if flat else Kind.JOINED if fmt is Format.GEOJSON else Kind.ROWS
+    page = await reads.event_page(engine, query, kind)
     return responses.page_response(
         request,
         page,
