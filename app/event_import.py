@@ -362,10 +362,12 @@ WITH added AS (
 UPDATE events SET version = version + 1, updated_at = now()
 WHERE id IN (SELECT id FROM touched)
 """
-_DERIVE = """
-UPDATE events e SET verification = derived_verification(ARRAY(
-    SELECT stance FROM event_sources WHERE event_id = e.id))
+# Only rows whose status changes: every event update rebuilds its Feature text (0009).
+_DERIVED = "derived_verification(ARRAY(SELECT stance FROM event_sources WHERE event_id = e.id))"
+_DERIVE = f"""
+UPDATE events e SET verification = {_DERIVED}
 FROM import_changed c WHERE c.id = e.id AND NOT e.verification_explicit
+  AND e.verification IS DISTINCT FROM {_DERIVED}
 """
 _COUNTS = (
     "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) "

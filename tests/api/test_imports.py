@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -231,6 +232,41 @@ def test_geojson_import(seeded: str, tmp_path: Path) -> None:
         hit = client.get("/events", params={"q": "Advance near Prilesye"}).json()["features"]
         props = next(f["properties"] for f in hit if f["properties"]["dataset"] == "desk")
         assert props["place_slug"] == "prilesye" and props["citations"][0]["source"] == "isw"
+
+
+def test_imported_citations_derive_the_verification(seeded: str, tmp_path: Path) -> None:
+    """Stances decide the status of events that do not set one (README rule); a re-import
+    adding a denial turns a claim into a dispute; an explicit status stays."""
+
+    def feature(fid: str, stances: list[str], **props: str) -> dict[str, Any]:
+        citations = [{"source": f"src-{i}", "stance": s} for i, s in enumerate(stances)]
+        return {"type": "Feature", "id": fid,
+                "geometry": {"type": "Point", "coordinates": [35.59, 50.83]},
+                "properties": {"title": fid, "event_type": "ground_operation",
+                               "occurred_at": "2025-03-20T00:00:00Z", "citations": citations,
+                               **props}}  # fmt: skip
+
+    def status_after(*features: dict[str, Any]) -> dict[str, str]:
+        doc = {"type": "FeatureCollection", "features": list(features)}
+        run_import(seeded, write(tmp_path, "v.geojson", json.dumps(doc)), dataset="desk")
+        with client_for(seeded) as client:
+            page = client.get("/events", params={"q": "gj", "limit": "100"}).json()
+        return {f["properties"]["title"]: f["properties"]["verification"]
+                for f in page["features"]}  # fmt: skip
+
+    first = [feature("gj-plain", ["reports"]), feature("gj-claim", ["claims"]),
+             feature("gj-set", ["claims"], verification="confirmed")]  # fmt: skip
+    assert status_after(*first) == {
+        "gj-plain": "unverified",
+        "gj-claim": "claimed",
+        "gj-set": "confirmed",
+    }
+    again = [first[0], feature("gj-claim", ["claims", "denies"]), first[2]]
+    assert status_after(*again) == {
+        "gj-plain": "unverified",
+        "gj-claim": "disputed",
+        "gj-set": "confirmed",
+    }
 
 
 @pytest.fixture
