@@ -4,6 +4,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -214,20 +215,30 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     )
 
 
+# Raw asyncpg errors reach the handlers too: SQLAlchemy does not wrap the ones a
+# server-side cursor raises while fetching (an export's first batch).
+UNREACHABLE = (OperationalError, InterfaceError, ConnectionError, OSError,
+               asyncpg.ConnectionDoesNotExistError)  # fmt: skip
+
+
 def is_database_unavailable(exc: BaseException) -> bool:
     """True for failures that mean 'try again later' rather than a bug."""
-    if isinstance(exc, OperationalError | InterfaceError | ConnectionError | OSError):
+    if isinstance(exc, UNREACHABLE):
         return True
-    if isinstance(exc, DBAPIError):
-        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(
-            getattr(exc.orig, "__cause__", None), "sqlstate", None
-        )
-        # 57014 statement timeout, 57P01..57P03 shutdown, 53300 too many connections, 08* link.
-        return bool(sqlstate) and (
-            sqlstate in {"57014", "57P01", "57P02", "57P03", "53300"}
-            or str(sqlstate).startswith("08")
-        )
-    return False
+    # 57014 statement timeout, 57P01..57P03 shutdown, 53300 too many connections, 08* link.
+    state = _sqlstate(exc)
+    return state is not None and (
+        state in {"57014", "57P01", "57P02", "57P03", "53300"} or state.startswith("08")
+    )
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a driver error, raw (asyncpg) or wrapped (SQLAlchemy's DBAPIError)."""
+    orig = getattr(exc, "orig", None)
+    for candidate in (exc, orig, getattr(orig, "__cause__", None)):
+        if state := getattr(candidate, "sqlstate", None):
+            return str(state)
+    return None
 
 
 async def _driver_error(request: Request, exc: Exception) -> Response:
@@ -243,6 +254,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     # Registered per class (not only under Exception) so they are answered like any other
     # handled error, instead of passing through Starlette's server-error middleware.
-    for driver_error in (DBAPIError, InterfaceError, OSError):
+    for driver_error in (DBAPIError, InterfaceError, OSError, asyncpg.PostgresError,
+                         asyncpg.ConnectionDoesNotExistError):  # fmt: skip
         app.add_exception_handler(driver_error, _driver_error)
     app.add_exception_handler(Exception, _unexpected_error)
