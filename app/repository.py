@@ -88,6 +88,10 @@ async def stream_rows(
     """
     conn = await engine.connect()
     try:
+        # Parallel workers must sort every match before a Gather Merge yields its first row:
+        # a 10M-event export sorted ~10 GB and passed the statement timeout before its
+        # first batch; without them it walks the (occurred_at, id) index and streams.
+        await conn.execute(select(func.set_config("max_parallel_workers_per_gather", "0", True)))
         result = await conn.stream(stmt)
         first = await result.fetchmany(chunk_rows)
     except BaseException:
