@@ -9,7 +9,6 @@ database share is equal, what is left between them is the app's own CPU per answ
 Results: bench/results/cpu.{json,md}.
 """
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -54,13 +53,7 @@ def measure(url: str, app: str, paths: list[str], seconds: int) -> dict[str, flo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--case", default="small")
-    parser.add_argument("--seconds", type=int, default=15)
-    args = parser.parse_args()
-    url, _, cases = workload.loaded(args.events)
-    paths = [workload.frontline_path(q) for q in cases[args.case]]
+    args, url, paths = workload.one_case(__doc__)
     results = {name: measure(url, app, paths, args.seconds) for name, app in TARGETS.items()}
     command = "python -m bench.cpu " + " ".join(sys.argv[1:])
     rows = "\n".join(

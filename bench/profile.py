@@ -8,7 +8,6 @@ below (a sample can count for several, e.g. the ETag is part of building the res
 Results: bench/results/profile.{json,md}; the collapsed stacks: .data/bench/profile.folded.
 """
 
-import argparse
 import shutil
 import subprocess
 import sys
@@ -59,14 +58,9 @@ def summarise(folded: Path) -> tuple[int, dict[str, float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--case", default="small")
-    parser.add_argument("--seconds", type=int, default=15)
-    args = parser.parse_args()
-    url, _, cases = workload.loaded(args.events)
+    args, url, case_paths = workload.one_case(__doc__)
     paths = BENCH_DIR / "profile.paths"
-    paths.write_text("\n".join(workload.frontline_path(q) for q in cases[args.case]) + "\n")
+    paths.write_text("\n".join(case_paths) + "\n")
     folded = BENCH_DIR / "profile.folded"
     with served(url, 1) as (base, process):
         load = subprocess.Popen(

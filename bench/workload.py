@@ -5,6 +5,7 @@ own distribution (another seed), so they land where the data is, as map users do
 windows are cut from the loaded data so that each holds about 50 000 events.
 """
 
+import argparse
 import asyncio
 import random
 import urllib.parse
@@ -104,6 +105,18 @@ async def export_windows(url: str, count: int, rng: random.Random) -> list[tuple
         return windows
     finally:
         await conn.close()
+
+
+def one_case(doc: str | None) -> tuple[argparse.Namespace, str, list[str]]:
+    """For a tool that drives one case: its arguments (--events, --case, --seconds), the
+    database loaded for them and the case's Frontline paths."""
+    parser = argparse.ArgumentParser(description=doc)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--case", default="small")
+    parser.add_argument("--seconds", type=int, default=15)
+    args = parser.parse_args()
+    url, _, cases = loaded(args.events)
+    return args, url, [frontline_path(q) for q in cases[args.case]]
 
 
 def loaded(n: int) -> tuple[str, dict[str, Any], dict[str, list["Query"]]]:
