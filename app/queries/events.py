@@ -61,11 +61,7 @@ def interval_clause(during: ColumnElement[Any], interval: Interval) -> ColumnEle
 
 def _instant(value: datetime | None, name: str) -> ColumnElement[Any]:
     """A named instant, or a typed NULL for an open end (no value to bind)."""
-    return null_instant() if value is None else ts(value, name)
-
-
-def null_instant() -> ColumnElement[Any]:
-    return cast(null(), DateTime(timezone=True))
+    return cast(null(), DateTime(timezone=True)) if value is None else ts(value, name)
 
 
 def starts_before_end(interval: Interval) -> ColumnElement[bool]:
@@ -274,13 +270,6 @@ def keyset_clause(sort: tuple[SortKey, ...], cursor: Cursor) -> ColumnElement[bo
         after = exprs[i] < values[i] if key.descending != cursor.backward else exprs[i] > values[i]
         ors.append(and_(*equal, after))
     return or_(*ors) if ors else false()
-
-
-def _after(i: int, value: Any) -> ColumnElement[Any]:
-    """The cursor's i-th sort-key value, bound by name (``page_values``)."""
-    return param(
-        f"after{i}", value, DateTime(timezone=True) if isinstance(value, datetime) else None
-    )
 
 
 def page_values(page: Page) -> dict[str, Any]:
