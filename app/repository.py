@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncResult
 
 # Single reads need no transaction: autocommit saves the BEGIN and ROLLBACK round trips.
 AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+EXPORT_SETTINGS = {"max_parallel_workers_per_gather": "0"}  # see stream_rows
 
 
 T = TypeVar("T")
@@ -54,11 +55,16 @@ async def fetch_rows_with(
     """Like fetch_rows, with server settings applied to this transaction only."""
 
     async def work(conn: AsyncConnection) -> Sequence[Row[Any]]:
-        for name, value in settings.items():
-            await conn.execute(select(func.set_config(name, value, True)))
+        await _set_local(conn, settings)
         return (await conn.execute(stmt)).all()
 
     return await _read(engine, work)
+
+
+async def _set_local(conn: AsyncConnection, settings: Mapping[str, str]) -> None:
+    """Server settings for the connection's current transaction only."""
+    for name, value in settings.items():
+        await conn.execute(select(func.set_config(name, value, True)))
 
 
 async def execute_script(conn: AsyncConnection, script: str) -> None:
@@ -91,7 +97,7 @@ async def stream_rows(
         # Parallel workers must sort every match before a Gather Merge yields its first row:
         # a 10M-event export sorted ~10 GB and passed the statement timeout before its
         # first batch; without them it walks the (occurred_at, id) index and streams.
-        await conn.execute(select(func.set_config("max_parallel_workers_per_gather", "0", True)))
+        await _set_local(conn, EXPORT_SETTINGS)
         result = await conn.stream(stmt)
         first = await result.fetchmany(chunk_rows)
     except BaseException:
