@@ -16,7 +16,7 @@ from app.params.stats import (
     SizeQuery,
     StatsFormat,
 )
-from app.responses import cached, etag_of
+from app.responses import cached, etag_of_bytes
 
 router = APIRouter(tags=["stats"], dependencies=[Depends(forbid_unknown_params)])
 JSON, GEOJSON = "application/json", "application/geo+json"
@@ -30,7 +30,7 @@ FILTERS_DOC = (
 def _send(request: Request, body: bytes, media_type: str, max_age: int) -> Response:
     return cached(
         request,
-        etag_of([media_type, body.decode()]),
+        etag_of_bytes([body], media_type),
         max_age,
         lambda: Response(body, media_type=media_type),
     )

@@ -13,7 +13,7 @@ from app.errors import NotFound
 from app.filters import EventFilter
 from app.params.common import forbid_unknown_params
 from app.params.stats import LiveFilter
-from app.responses import cached, etag_of
+from app.responses import cached, etag_of_bytes
 from app.settings import Settings
 from app.tiles import WEB_MERCATOR_QUAD, Tile, tile, tile_matrix_set
 
@@ -61,14 +61,12 @@ async def _tile(
             return Response(status_code=204)
         return Response(data, media_type=tilesets.MVT)
 
-    return cached(request, etag_of([tilesets.MVT, data.hex()]), settings.cache_max_age, build)
+    return cached(request, etag_of_bytes([data], tilesets.MVT), settings.cache_max_age, build)
 
 
 def _json(request: Request, doc: dict[str, Any], max_age: int) -> Response:
     body = orjson.dumps(doc)
-    return cached(
-        request, etag_of([body.decode()]), max_age, lambda: Response(body, media_type=JSON)
-    )
+    return cached(request, etag_of_bytes([body]), max_age, lambda: Response(body, media_type=JSON))
 
 
 @router.get(
