@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 
 from app.cursors import decode_cursor
 from app.errors import InvalidParameter
@@ -18,8 +19,15 @@ _allowed_by_route: dict[int, frozenset[str]] = {}
 
 
 def _query_names(dependant: Dependant) -> frozenset[str]:
-    """Every query parameter a route declares, through all its dependencies."""
-    names = {param.alias for param in dependant.query_params}
+    """Every query parameter a route declares, through all its dependencies (the fields of a
+    query model by their aliases)."""
+    names: set[str] = set()
+    for param in dependant.query_params:
+        model = param.field_info.annotation
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            names |= {f.alias or name for name, f in model.model_fields.items()}
+        else:
+            names.add(param.alias)
     for sub in dependant.dependencies:
         names |= _query_names(sub)
     return frozenset(names)
@@ -46,46 +54,40 @@ async def forbid_unknown_params(request: Request) -> None:
             raise InvalidParameter(name, f"unknown query parameter; this endpoint accepts: {known}")
 
 
-BBoxText = Annotated[
-    str | None,
-    Query(
-        description=(
-            "Bounding box `minLon,minLat,maxLon,maxLat` in WGS84 degrees (6 numbers with heights "
-            "are accepted; heights are ignored). `minLon > maxLon` crosses the antimeridian."
-        ),
-        examples=["35.0,50.8,35.8,51.3"],
-    ),
-]
+BBOX_DOC = (
+    "Bounding box `minLon,minLat,maxLon,maxLat` in WGS84 degrees (6 numbers with heights are "
+    "accepted; heights are ignored). `minLon > maxLon` crosses the antimeridian."
+)
+BBOX_EXAMPLE = "35.0,50.8,35.8,51.3"
+DATETIME_DOC = (
+    "An RFC 3339 instant (`2025-03-17T10:00:00Z`), a date (`2025-03-17`, that whole UTC day) "
+    "or an interval `start/end` with `..` or nothing for an open end. An event matches when "
+    "its time span intersects it."
+)
+DATETIME_EXAMPLE = "2025-03-01/2025-03-31"
+NEAR_DOC = "`lon,lat` centre of a geodesic circle; needs `radius`."
+RADIUS_DOC = "Radius in kilometres around `near` (geodesic, on the WGS84 ellipsoid)."
+LIMIT_DOC = "Features per page (default 100; the maximum is in the OpenAPI schema)."
+CURSOR_DOC = "Opaque paging token taken from a `next` or `prev` link."
+CURSOR_EXAMPLE = "eyJzIjoib2NjdXJyZWRfYXQsaWQiLCJ2IjpbXSwiYiI6ZmFsc2V9"
+
+BBoxText = Annotated[str | None, Query(description=BBOX_DOC, examples=[BBOX_EXAMPLE])]
 DatetimeText = Annotated[
-    str | None,
-    Query(
-        alias="datetime",
-        description=(
-            "An RFC 3339 instant (`2025-03-17T10:00:00Z`), a date (`2025-03-17`, that whole UTC "
-            "day) or an interval `start/end` with `..` or nothing for an open end. An event "
-            "matches when its time span intersects it."
-        ),
-        examples=["2025-03-01/2025-03-31"],
-    ),
+    str | None, Query(alias="datetime", description=DATETIME_DOC, examples=[DATETIME_EXAMPLE])
 ]
 
 
 async def near_radius(
-    near: Annotated[
-        str | None,
-        Query(
-            description="`lon,lat` centre of a geodesic circle; needs `radius`.",
-            examples=["35.2726,51.1976"],
-        ),
-    ] = None,
-    radius: Annotated[
-        float | None,
-        Query(
-            description="Radius in kilometres around `near` (geodesic, on the WGS84 ellipsoid).",
-            examples=[10],
-        ),
-    ] = None,
+    near: Annotated[str | None, Query(description=NEAR_DOC, examples=["35.2726,51.1976"])] = None,
+    radius: Annotated[float | None, Query(description=RADIUS_DOC, examples=[10])] = None,
 ) -> tuple[tuple[float, float] | None, float | None]:
+    return circle_of(near, radius)
+
+
+def circle_of(
+    near: str | None, radius: float | None
+) -> tuple[tuple[float, float] | None, float | None]:
+    """`near` + `radius` (km) as a centre and a radius in metres; either alone is a 400."""
     if near is None and radius is None:
         return None, None
     if near is None:
@@ -116,21 +118,8 @@ async def datetime_param(datetime_: DatetimeText = None) -> Interval | None:
     return parse_datetime(datetime_) if datetime_ is not None else None
 
 
-LimitQuery = Annotated[
-    int | None,
-    Query(
-        ge=1,
-        description="Features per page (default 100; the maximum is in the OpenAPI schema).",
-        examples=[100],
-    ),
-]
-CursorQuery = Annotated[
-    str | None,
-    Query(
-        description="Opaque paging token taken from a `next` or `prev` link.",
-        examples=["eyJzIjoib2NjdXJyZWRfYXQsaWQiLCJ2IjpbXSwiYiI6ZmFsc2V9"],
-    ),
-]
+LimitQuery = Annotated[int | None, Query(ge=1, description=LIMIT_DOC, examples=[100])]
+CursorQuery = Annotated[str | None, Query(description=CURSOR_DOC, examples=[CURSOR_EXAMPLE])]
 
 
 def make_page(
