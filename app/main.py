@@ -11,6 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
 from app import __doc__ as summary
+from app import allocator
 from app.api import events, health, imports, ogc, places, webmap, writes
 from app.api import stats as stats_api
 from app.api import tiles as tiles_api
@@ -32,6 +33,7 @@ Errors are `application/problem+json` documents (RFC 9457) that name the offendi
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
+    allocator.keep_large_buffers()  # each worker process runs this once
     app.state.engine = make_engine(resolve_database_url(settings), settings)
     try:
         yield
