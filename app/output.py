@@ -57,8 +57,11 @@ def feature_collection(
 
 
 def joined_feature_collection(
-    joined: bytes, count: int, links: list[dict[str, str]], number_matched: int | None = None
-) -> list[bytes]:
+    joined: bytes | memoryview,
+    count: int,
+    links: list[dict[str, str]],
+    number_matched: int | None = None,
+) -> list[bytes | memoryview]:
     """The same FeatureCollection around Features PostgreSQL already joined with commas."""
     return [FC_HEAD, joined, _tail(count, links, number_matched)]
 

@@ -21,7 +21,7 @@ class FeaturePage:
     next_cursor: str | None
     prev_cursor: str | None
     number_matched: int | None = None
-    joined: bytes | None = None
+    joined: bytes | memoryview | None = None  # a view: cutting the extra row copies nothing
     returned: int = 0
 
     @property
@@ -51,7 +51,7 @@ def build_joined_page(row: Any, page: Page) -> FeaturePage:
     if body is None:
         return FeaturePage([], None, None, joined=b"")
     if extra_bytes is not None:  # the row past the limit, and the comma before it
-        body = body[: -(extra_bytes + 1)]
+        body = memoryview(body)[: -(extra_bytes + 1)]
     width = len(page.sort)
     cursors = _cursors(page, fetched, tuple(keys[:width]), tuple(keys[width:]))
     return FeaturePage([], *cursors, joined=body, returned=min(fetched, page.limit))

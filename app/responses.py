@@ -36,7 +36,7 @@ def etag_of(parts: Iterable[str]) -> str:
     return etag_of_bytes((), *parts)
 
 
-def etag_of_bytes(chunks: Iterable[bytes], *texts: str) -> str:
+def etag_of_bytes(chunks: Iterable[bytes | memoryview], *texts: str) -> str:
     """A weak validator over a response's bytes and the texts that also decide it.
 
     CRC-32 plus the length, not a cryptographic digest: a validator only has to change when
@@ -85,6 +85,7 @@ def page_response(
             return html_response(html.feature_collection_page(title, _as_dict(page, links)))
 
         return cached(request, etag_of(parts), max_age, build)
+    chunks: list[bytes | memoryview]
     if fmt is Format.CSV:
         chunks = list(output.csv_lines(csv_header or [], page.rows))
     elif fmt is Format.NDJSON:
