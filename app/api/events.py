@@ -9,7 +9,7 @@ from app import views
 from app.api.deps import AppSettings, Engine, OutputFormat
 from app.filters import EventQuery
 from app.params.common import forbid_unknown_params
-from app.params.events import AsOfQuery, as_of_param, event_query
+from app.params.events import QUERY_PARAMETERS, AsOfQuery, as_of_param, event_query
 from app.responses import GEOJSON_RESPONSES
 
 router = APIRouter(tags=["events"], dependencies=[Depends(forbid_unknown_params)])
@@ -31,6 +31,7 @@ FILTERS_DOC = (
         "`links[rel=next]` or the `Link` header. " + FILTERS_DOC
     ),
     response_class=Response,
+    openapi_extra=QUERY_PARAMETERS,
     responses=GEOJSON_RESPONSES,
 )
 async def list_events(
@@ -47,6 +48,7 @@ async def list_events(
         "from a database cursor in flat memory, as GeoJSON, CSV or NDJSON. " + FILTERS_DOC
     ),
     response_class=Response,
+    openapi_extra=QUERY_PARAMETERS,
     responses=GEOJSON_RESPONSES,
 )
 async def export_events(

@@ -10,7 +10,7 @@ from app.api.deps import AppSettings, Engine, OutputFormat
 from app.errors import NotFound
 from app.filters import EventQuery, Page, PlaceFilter
 from app.params.common import forbid_unknown_params
-from app.params.events import event_query
+from app.params.events import QUERY_PARAMETERS, event_query
 from app.params.places import place_filter, place_page
 from app.responses import GEOJSON_RESPONSES
 
@@ -84,6 +84,7 @@ async def queryables(request: Request, fmt: OutputFormat, collection_id: Collect
     "/collections/events/items",
     summary="Events (same filters as /events)",
     response_class=Response,
+    openapi_extra=QUERY_PARAMETERS,
     responses=GEOJSON_RESPONSES,
 )
 async def event_items(

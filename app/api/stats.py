@@ -7,6 +7,7 @@ from fastapi.responses import Response
 from app import mapdata
 from app.api.deps import AppSettings, Engine
 from app.params.common import forbid_unknown_params
+from app.params.events import FILTER_PARAMETERS
 from app.params.stats import (
     AdminKindQuery,
     GroupByQuery,
@@ -45,6 +46,7 @@ def _send(request: Request, body: bytes, media_type: str, max_age: int) -> Respo
         "without events are left out. With `by`, each bucket also has `groups`." + FILTERS_DOC
     ),
     response_class=Response,
+    openapi_extra=FILTER_PARAMETERS,
     responses={200: {"content": {JSON: {}}}},
 )
 async def timeline(
@@ -68,6 +70,7 @@ async def timeline(
         "only approximately: a point on a border can count in both." + FILTERS_DOC
     ),
     response_class=Response,
+    openapi_extra=FILTER_PARAMETERS,
     responses={200: {"content": {JSON: {}, GEOJSON: {}}}},
 )
 async def regions(
@@ -96,6 +99,7 @@ async def regions(
         "counted, so edge cells cover part of their area." + FILTERS_DOC
     ),
     response_class=Response,
+    openapi_extra=FILTER_PARAMETERS,
     responses={200: {"content": {GEOJSON: {}}}},
 )
 async def grid(

@@ -12,6 +12,7 @@ from app.api.deps import AppSettings, Engine
 from app.errors import NotFound
 from app.filters import EventFilter
 from app.params.common import forbid_unknown_params
+from app.params.events import FILTER_PARAMETERS
 from app.params.stats import LiveFilter
 from app.responses import cached, etag_of_bytes
 from app.settings import Settings
@@ -74,6 +75,7 @@ def _json(request: Request, doc: dict[str, Any], max_age: int) -> Response:
     summary="A vector tile of the events (XYZ)",
     description=TILE_DOC,
     response_class=Response,
+    openapi_extra=FILTER_PARAMETERS,
     responses=TILE_RESPONSES,
 )
 async def event_tile(
@@ -87,6 +89,7 @@ async def event_tile(
     summary="TileJSON of the event tiles",
     description="TileJSON 3.0.0; the filters given here are carried into the tile URL.",
     response_class=Response,
+    openapi_extra=FILTER_PARAMETERS,
     responses={200: {"content": {JSON: {}}}},
 )
 async def event_tilejson(
@@ -102,6 +105,7 @@ async def event_tilejson(
     "/collections/events/tiles",
     summary="The tilesets of the events (OGC API – Tiles)",
     response_class=Response,
+    openapi_extra=FILTER_PARAMETERS,
     responses={200: {"content": {JSON: {}}}},
 )
 async def event_tilesets(
@@ -125,6 +129,7 @@ TmsId = Annotated[str, Path(description="Tile matrix set", examples=[WEB_MERCATO
     "/collections/events/tiles/{tile_matrix_set_id}",
     summary="The WebMercatorQuad tileset of the events (OGC API – Tiles)",
     response_class=Response,
+    openapi_extra=FILTER_PARAMETERS,
     responses={200: {"content": {JSON: {}}}, 404: {"description": "No such tile matrix set"}},
 )
 async def event_tileset(
@@ -144,6 +149,7 @@ async def event_tileset(
     summary="A vector tile of the events (OGC API – Tiles)",
     description=TILE_DOC,
     response_class=Response,
+    openapi_extra=FILTER_PARAMETERS,
     responses=TILE_RESPONSES,
 )
 async def event_ogc_tile(

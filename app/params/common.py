@@ -1,12 +1,13 @@
 """Dependencies every collection shares: unknown-parameter check, bbox, datetime, paging."""
 
 from collections.abc import Mapping
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request
 from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from app.cursors import decode_cursor
 from app.errors import InvalidParameter
@@ -18,16 +19,37 @@ MAX_RADIUS_KM = 20_000.0
 _allowed_by_route: dict[int, frozenset[str]] = {}
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def query_model(request: Request, model: type[M]) -> M:
+    """The request's query parameters validated by one pydantic model, in one call.
+
+    FastAPI's own handling of a query model inspects every field's annotation again on every
+    request: 0.36 ms of the 1.3 ms a small page costs a worker. A bad value raises the same
+    RequestValidationError (`loc` = ("query", name)) that FastAPI would."""
+    try:
+        return model.model_validate(dict(request.query_params))
+    except ValidationError as error:
+        errors = [{**e, "loc": ("query", *e["loc"])} for e in error.errors(include_url=False)]
+        raise RequestValidationError(errors) from None
+
+
+def documented(model: type[BaseModel]) -> dict[str, Any]:
+    """`openapi_extra` for a route that reads ``model`` with query_model: its fields as the
+    operation's query parameters (FastAPI cannot see them), which forbid_unknown_params
+    also accepts."""
+    properties = model.model_json_schema()["properties"]
+    return {"parameters": [
+        {"name": name, "in": "query", "required": False,
+         "description": schema.get("description", ""), "schema": schema}
+        for name, schema in properties.items()
+    ]}  # fmt: skip
+
+
 def _query_names(dependant: Dependant) -> frozenset[str]:
-    """Every query parameter a route declares, through all its dependencies (the fields of a
-    query model by their aliases)."""
-    names: set[str] = set()
-    for param in dependant.query_params:
-        model = param.field_info.annotation
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            names |= {f.alias or name for name, f in model.model_fields.items()}
-        else:
-            names.add(param.alias)
+    """Every query parameter a route declares, through all its dependencies."""
+    names = {param.alias for param in dependant.query_params}
     for sub in dependant.dependencies:
         names |= _query_names(sub)
     return frozenset(names)
@@ -36,7 +58,9 @@ def _query_names(dependant: Dependant) -> frozenset[str]:
 def _allowed_params(route: APIRoute) -> frozenset[str]:
     key = id(route)
     if key not in _allowed_by_route:
-        _allowed_by_route[key] = _query_names(route.dependant)
+        extra = (route.openapi_extra or {}).get("parameters", [])
+        documented_names = {p["name"] for p in extra if p.get("in") == "query"}
+        _allowed_by_route[key] = _query_names(route.dependant) | documented_names
     return _allowed_by_route[key]
 
 

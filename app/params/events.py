@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Query, Request
 from pydantic import BaseModel, Field
 
 from app.filters import EventFilter, EventQuery
@@ -17,10 +17,11 @@ from app.params.common import (
     LIMIT_DOC,
     NEAR_DOC,
     RADIUS_DOC,
-    AppSettings,
     circle_of,
+    documented,
     make_page,
     non_empty_text,
+    query_model,
 )
 from app.parsing import (
     parse_bbox,
@@ -30,9 +31,13 @@ from app.parsing import (
     parse_sortby,
 )
 from app.queries.events import EVENT_PROPERTY_NAMES, EVENT_SORT_TYPES, EVENT_SORTABLE
+from app.settings import Settings
 from app.vocab import EventType, Verification, values
 
 DEFAULT_SORT = "occurred_at,id"
+# Computed once: a request pays only for the parameters it sends.
+EVENT_TYPES, VERIFICATIONS = values(EventType), values(Verification)
+SORTABLE = list(EVENT_SORTABLE)
 
 
 def _csv(text: str | None, parameter: str, allowed: list[str] | None = None) -> tuple[str, ...]:
@@ -48,9 +53,11 @@ AsOfQuery = Annotated[str | None, Query(description=AS_OF_DOC, examples=[AS_OF_E
 
 
 class EventFilterParams(BaseModel):
-    """The filters of the events collection, validated in one pass: as one model FastAPI
-    solves them far cheaper than as a tree of single-parameter dependencies, which cost a
-    small page a sixth of its worker CPU."""
+    """The filters of the events collection, validated by pydantic in one call (query_model).
+
+    As a tree of single-parameter dependencies FastAPI spent about a sixth of a small page's
+    worker CPU solving them; as a query model handed to FastAPI, still 0.55 ms per request
+    (its per-field work: 0.25 ms); read by query_model, 0.35 ms for every dependency."""
 
     bbox: str | None = Field(None, description=BBOX_DOC, examples=[BBOX_EXAMPLE])
     datetime_: str | None = Field(
@@ -60,12 +67,12 @@ class EventFilterParams(BaseModel):
     radius: float | None = Field(None, description=RADIUS_DOC, examples=[10])
     event_type: str | None = Field(
         None,
-        description=f"Comma list of event types: {', '.join(values(EventType))}.",
+        description=f"Comma list of event types: {', '.join(EVENT_TYPES)}.",
         examples=["battle,incursion"],
     )
     verification: str | None = Field(
         None,
-        description=f"Comma list of statuses: {', '.join(values(Verification))}.",
+        description=f"Comma list of statuses: {', '.join(VERIFICATIONS)}.",
         examples=["claimed,disputed"],
     )
     place: str | None = Field(
@@ -137,13 +144,17 @@ class EventQueryParams(EventFilterParams):
     as_of: str | None = Field(None, description=AS_OF_DOC, examples=[AS_OF_EXAMPLE])
 
 
+FILTER_PARAMETERS = documented(EventFilterParams)
+QUERY_PARAMETERS = documented(EventQueryParams)
+
+
 def filter_of(p: EventFilterParams) -> EventFilter:
     near, radius_m = circle_of(p.near, p.radius)
     return EventFilter(
         bbox=parse_bbox(p.bbox) if p.bbox is not None else None,
         interval=parse_datetime(p.datetime_) if p.datetime_ is not None else None,
-        event_types=_csv(p.event_type, "event_type", values(EventType)),
-        verifications=_csv(p.verification, "verification", values(Verification)),
+        event_types=_csv(p.event_type, "event_type", EVENT_TYPES),
+        verifications=_csv(p.verification, "verification", VERIFICATIONS),
         place=non_empty_text(p.place, "place"),
         within=non_empty_text(p.within, "within"),
         near=near,
@@ -157,18 +168,20 @@ def filter_of(p: EventFilterParams) -> EventFilter:
     )
 
 
-async def event_filter(params: Annotated[EventFilterParams, Query()]) -> EventFilter:
-    return filter_of(params)
+async def event_filter(request: Request) -> EventFilter:
+    """The filters (routes using it document them with ``FILTER_PARAMETERS``)."""
+    return filter_of(query_model(request, EventFilterParams))
 
 
 def as_of_param(as_of: str | None) -> datetime | None:
     return parse_instant(as_of, "as_of") if as_of is not None else None
 
 
-async def event_query(
-    params: Annotated[EventQueryParams, Query()], settings: AppSettings
-) -> EventQuery:
-    sort = parse_sortby(params.sortby or DEFAULT_SORT, list(EVENT_SORTABLE))
+async def event_query(request: Request) -> EventQuery:
+    """Filters, page, properties, count and as_of (document with ``QUERY_PARAMETERS``)."""
+    params = query_model(request, EventQueryParams)
+    settings: Settings = request.app.state.settings
+    sort = parse_sortby(params.sortby or DEFAULT_SORT, SORTABLE)
     page = make_page(settings, params.limit, params.cursor, sort, EVENT_SORT_TYPES)
     chosen = params.properties
     properties = _csv(chosen, "properties", list(EVENT_PROPERTY_NAMES)) if chosen else None
