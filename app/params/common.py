@@ -26,8 +26,9 @@ def query_model(request: Request, model: type[M]) -> M:
     """The request's query parameters validated by one pydantic model, in one call.
 
     FastAPI's own handling of a query model inspects every field's annotation again on every
-    request: 0.36 ms of the 1.3 ms a small page costs a worker. A bad value raises the same
-    RequestValidationError (`loc` = ("query", name)) that FastAPI would."""
+    request (0.25 ms of a small page, in-process). A bad value raises the same
+    RequestValidationError (`loc` = ("query", name)) that FastAPI would; a repeated name
+    keeps its last value, as in FastAPI."""
     try:
         return model.model_validate(dict(request.query_params))
     except ValidationError as error:
