@@ -128,6 +128,20 @@ def test_every_route_that_filters_events_documents_the_filters(client: TestClien
     assert response.status_code == 400 and response.json()["errors"][0]["parameter"] == "bogus"
 
 
+def test_each_app_publishes_its_own_page_size_limit(seeded_url: str) -> None:
+    """The documented parameters are shared by every app; the limits patched into one app's
+    OpenAPI document must not leak into another's."""
+
+    def limit(c: TestClient) -> dict[str, Any]:
+        params = c.get("/openapi.json").json()["paths"]["/events"]["get"]["parameters"]
+        return next(p["schema"] for p in params if p["name"] == "limit")  # type: ignore[no-any-return]
+
+    with client_for(seeded_url, max_limit=500) as small, client_for(seeded_url) as default:
+        assert limit(small)["maximum"] == 500
+        assert limit(default)["maximum"] == 10000
+        assert limit(small)["maximum"] == 500
+
+
 def test_docs_render(client: TestClient) -> None:
     response = client.get("/docs")
     assert response.status_code == 200 and "swagger" in response.text.lower()
