@@ -1,4 +1,5 @@
-"""Dependencies every collection shares: unknown-parameter check, bbox, datetime, paging."""
+"""What every collection's parameters share: the unknown-parameter check, query models read in
+one call (query_model, documented), bbox, near + radius, paging."""
 
 from collections.abc import Mapping
 from typing import Annotated, Any, TypeVar
@@ -11,8 +12,8 @@ from pydantic import BaseModel, ValidationError
 
 from app.cursors import decode_cursor
 from app.errors import InvalidParameter
-from app.filters import BBox, Interval, Page, SortKey
-from app.parsing import parse_bbox, parse_datetime, parse_point
+from app.filters import BBox, Page, SortKey
+from app.parsing import parse_bbox, parse_point
 from app.settings import Settings
 
 MAX_RADIUS_KM = 20_000.0
@@ -97,9 +98,6 @@ CURSOR_DOC = "Opaque paging token taken from a `next` or `prev` link."
 CURSOR_EXAMPLE = "eyJzIjoib2NjdXJyZWRfYXQsaWQiLCJ2IjpbXSwiYiI6ZmFsc2V9"
 
 BBoxText = Annotated[str | None, Query(description=BBOX_DOC, examples=[BBOX_EXAMPLE])]
-DatetimeText = Annotated[
-    str | None, Query(alias="datetime", description=DATETIME_DOC, examples=[DATETIME_EXAMPLE])
-]
 
 
 async def near_radius(
@@ -137,10 +135,6 @@ def non_empty_text(text: str | None, parameter: str) -> str | None:
 
 async def bbox_param(bbox: BBoxText = None) -> BBox | None:
     return parse_bbox(bbox) if bbox is not None else None
-
-
-async def datetime_param(datetime_: DatetimeText = None) -> Interval | None:
-    return parse_datetime(datetime_) if datetime_ is not None else None
 
 
 LimitQuery = Annotated[int | None, Query(ge=1, description=LIMIT_DOC, examples=[100])]
