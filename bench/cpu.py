@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench import generate, workload
 from bench.common import BENCH_DIR, served, write_results
-from bench.measure import wrk
+from bench.measure import WARM_UP_S, wrk
 
 TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
 TARGETS = {"frontline": "app.main:create_app", "floor_app": "bench.floor_app:app"}
@@ -42,7 +42,7 @@ def cluster_pids() -> list[int]:
 def measure(url: str, app: str, paths: list[str], seconds: int) -> dict[str, float]:
     env = {"DATABASE_URL": generate.dsn(url)} if app != TARGETS["frontline"] else None
     with served(url, 1, app=app, env=env) as (base, process):
-        wrk(base, paths, 3, 8)  # warm: pool, prepared statements, caches
+        wrk(base, paths, WARM_UP_S, 8)  # warm: pool, prepared statements, caches
         app_before, db_before = cpu_ms([process.pid]), cpu_ms(pids := cluster_pids())
         run = wrk(base, paths, seconds, 8)
         app_ms = cpu_ms([process.pid]) - app_before

@@ -122,9 +122,9 @@ def load(
     """wrk for pages, fixed_count for answers that take seconds.
 
     Pages are measured in the steady state: a first wrk run, not counted, fills the target's
-    pool, its prepared statements and the caches of the pages it reads. Without it the first
-    target of a case paid for the cold data of every target after it (small pages 218
-    against 234-239 per second for the same code)."""
+    pool, its prepared statements and the caches of the pages it reads. Without it compare
+    measured Frontline first and cold in every case (same code: small 218 -> 224, medium
+    34.3 -> 39.5 req/s with it; the floor app's figures moved within the noise)."""
     if long_answers:
         return fixed_count(base, paths, connections)
     wrk(base, paths, WARM_UP_S, connections)
