@@ -45,7 +45,8 @@ async def event_page(engine: AsyncEngine, query: EventQuery, kind: Kind) -> Feat
         kind = Kind.ROWS
     stmt, values = shapes.event_statement(query, kind)
     if kind is Kind.JOINED:
-        page = build_joined_page(await repository.fetch_one(engine, stmt, values), query.page)
+        row = await repository.fetch_one_via_driver(engine, stmt, values)
+        page = build_joined_page(row, query.page)
     else:
         page = build_page(await repository.fetch_rows(engine, stmt, values), query.page)
     if query.count:

@@ -16,8 +16,9 @@ from email.message import Message
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select, text
 
-from app import devdb, migrate
+from app import devdb, migrate, repository
 from app.db import make_engine
 from app.seed import seed
 from tests.api.test_imports import ACLED_COLUMNS
@@ -81,10 +82,37 @@ def test_database_restart_fails_fast_then_recovers_by_itself(
             time.sleep(0.3)
         assert get(f"{base}/ready")[0] == 200
         # A restart the app did not see: its pooled connections are dead, and the first read
-        # after it is retried on a new connection instead of failing.
-        devdb.stop(base_dir)
-        devdb.start(base_dir, cluster.port, ephemeral=True)
-        assert get(f"{base}/events?place=sudzha")[0] == 200
+        # after it is retried on a new connection instead of failing. A GeoJSON page reads
+        # through the driver (repository.fetch_one_via_driver), a place name through
+        # SQLAlchemy: each path meets the dead pool first once.
+        for first_read in ("/events?limit=5", "/events?place=sudzha"):
+            devdb.stop(base_dir)
+            devdb.start(base_dir, cluster.port, ephemeral=True)
+            assert get(f"{base}{first_read}")[0] == 200
+            assert get(f"{base}/events?limit=5")[0] == 200
+
+
+def test_a_driver_read_after_an_unseen_restart_drops_every_dead_connection(
+    own_cluster: tuple[Path, devdb.Cluster, str],
+) -> None:
+    """Three pooled connections die with the database. The first driver read meets one and
+    is retried; the pool must also forget the other two, or the next reads fail on them."""
+    base_dir, cluster, url = own_cluster
+    stmt = select(func.count()).select_from(text("events"))
+
+    async def scenario() -> list[int]:
+        engine = make_engine(url, settings_for(url))
+        try:
+            async with engine.connect(), engine.connect(), engine.connect():
+                pass  # three connections opened, now idle in the pool
+            devdb.stop(base_dir)
+            devdb.start(base_dir, cluster.port, ephemeral=True)
+            return [(await repository.fetch_one_via_driver(engine, stmt))[0] for _ in range(3)]
+        finally:
+            await engine.dispose()
+
+    counts = asyncio.run(scenario())
+    assert len(set(counts)) == 1 and counts[0] > 0
 
 
 def test_an_import_killed_half_way_leaves_nothing(seeded: str, tmp_path: Path) -> None:
