@@ -50,18 +50,27 @@ async def frontline_sql(url: str, q: Query) -> str:
     return str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
+MAIN_FROM, WHERE = "\nFROM events", "\nWHERE "
+# The join of the statements that build each Feature from the row and its place (before
+# migration 0010 every page's; bench.costs cuts those down part by part).
 JOIN = "FROM events LEFT OUTER JOIN places ON places.id = events.place_id \nWHERE "
 
 
 def variants(sql: str, max_span: timedelta, start: str) -> dict[str, str]:
     """The statement; filtered through the GiST index before sorting (an OFFSET 0 fence, the
-    Features built for the page only); and with a redundant lower bound on occurred_at."""
+    Features built for the page only); and with a redundant literal lower bound on
+    occurred_at (the statement carries the same bound as earliest_start_covering(), so
+    this variant only shows what a second, literal copy does to the planner's estimates)."""
     head, tail = sql.rsplit("ORDER BY", 1)
-    select, where = head.split(JOIN)
-    select += JOIN
+    # The main FROM is the one over events (a CTE for place= and the region subquery of
+    # within= read places), and its WHERE is the first after it.
+    source_at = head.index(MAIN_FROM) + len("\nFROM ")
+    where_at = head.index(WHERE, source_at)
+    source, where = head[source_at:where_at], head[where_at + len(WHERE) :]
+    select = head[: where_at + len(WHERE)]
     order, _, limit = tail.partition("LIMIT")
     limit = f" LIMIT {limit.strip()}" if limit.strip() else ""
-    hits = (f"SELECT id FROM (SELECT events.id, events.occurred_at FROM events WHERE {where}"
+    hits = (f"SELECT id FROM (SELECT events.id, events.occurred_at FROM {source} WHERE {where}"
             f"OFFSET 0) AS hits ORDER BY occurred_at, id{limit}")  # fmt: skip
     bound = f"events.occurred_at >= timestamptz '{start}' - interval '{max_span.days + 1} days'"
     return {
