@@ -66,6 +66,12 @@ def cached(request: Request, etag: str, max_age: int, build: "Any") -> Response:
     return response
 
 
+def cached_body(request: Request, body: bytes, media_type: str, max_age: int) -> Response:
+    """A finished body (a metadata document, a statistic) with its ETag, or a 304."""
+    etag = etag_of_bytes([body], media_type)
+    return cached(request, etag, max_age, lambda: Response(body, media_type=media_type))
+
+
 def page_response(
     request: Request,
     page: FeaturePage,
@@ -164,7 +170,4 @@ def json_or_html(
     """Metadata documents (landing page, collections…): JSON, or HTML for browsers."""
     if fmt is Format.HTML:
         return html_response(render(doc))
-    body = orjson.dumps(doc)
-    return cached(
-        request, etag_of([body.decode()]), 60, lambda: Response(body, media_type=media_type)
-    )
+    return cached_body(request, orjson.dumps(doc), media_type, 60)

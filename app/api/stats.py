@@ -17,7 +17,7 @@ from app.params.stats import (
     SizeQuery,
     StatsFormat,
 )
-from app.responses import cached, etag_of_bytes
+from app.responses import cached_body
 
 router = APIRouter(tags=["stats"], dependencies=[Depends(forbid_unknown_params)])
 JSON, GEOJSON = "application/json", "application/geo+json"
@@ -26,15 +26,6 @@ FILTERS_DOC = (
     "`place`, `within`, `near` + `radius`, `source`, `actor`, `min_fatalities`, `q`, …), "
     "so a count covers exactly the events `/events` lists for the same parameters."
 )
-
-
-def _send(request: Request, body: bytes, media_type: str, max_age: int) -> Response:
-    return cached(
-        request,
-        etag_of_bytes([body], media_type),
-        max_age,
-        lambda: Response(body, media_type=media_type),
-    )
 
 
 @router.get(
@@ -58,7 +49,7 @@ async def timeline(
     by: GroupByQuery = None,
 ) -> Response:
     doc = await mapdata.timeline(engine, f, interval, by)
-    return _send(request, orjson.dumps(doc), JSON, settings.cache_max_age)
+    return cached_body(request, orjson.dumps(doc), JSON, settings.cache_max_age)
 
 
 @router.get(
@@ -83,9 +74,9 @@ async def regions(
 ) -> Response:
     if fmt == "geojson":
         body = await mapdata.region_features(engine, f, kind)
-        return _send(request, body, GEOJSON, settings.cache_max_age)
+        return cached_body(request, body, GEOJSON, settings.cache_max_age)
     doc = await mapdata.region_counts(engine, f, kind)
-    return _send(request, orjson.dumps(doc), JSON, settings.cache_max_age)
+    return cached_body(request, orjson.dumps(doc), JSON, settings.cache_max_age)
 
 
 @router.get(
@@ -112,4 +103,4 @@ async def grid(
 ) -> Response:
     plan = mapdata.plan_grid(f.bbox, size, shape, settings.grid_max_cells)
     body = await mapdata.grid_features(engine, f, plan)
-    return _send(request, body, GEOJSON, settings.cache_max_age)
+    return cached_body(request, body, GEOJSON, settings.cache_max_age)

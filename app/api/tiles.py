@@ -14,7 +14,7 @@ from app.filters import EventFilter
 from app.params.common import forbid_unknown_params
 from app.params.events import FILTER_PARAMETERS
 from app.params.stats import LiveFilter
-from app.responses import cached, etag_of_bytes
+from app.responses import cached, cached_body, etag_of_bytes
 from app.settings import Settings
 from app.tiles import WEB_MERCATOR_QUAD, Tile, tile, tile_matrix_set
 
@@ -66,8 +66,7 @@ async def _tile(
 
 
 def _json(request: Request, doc: dict[str, Any], max_age: int) -> Response:
-    body = orjson.dumps(doc)
-    return cached(request, etag_of_bytes([body]), max_age, lambda: Response(body, media_type=JSON))
+    return cached_body(request, orjson.dumps(doc), JSON, max_age)
 
 
 @router.get(
