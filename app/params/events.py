@@ -37,7 +37,7 @@ from app.vocab import EventType, Verification, values
 DEFAULT_SORT = "occurred_at,id"
 # Computed once: a request pays only for the parameters it sends.
 EVENT_TYPES, VERIFICATIONS = values(EventType), values(Verification)
-SORTABLE = list(EVENT_SORTABLE)
+SORTABLE, PROPERTY_NAMES = list(EVENT_SORTABLE), list(EVENT_PROPERTY_NAMES)
 
 
 def _csv(text: str | None, parameter: str, allowed: list[str] | None = None) -> tuple[str, ...]:
@@ -184,6 +184,6 @@ async def event_query(request: Request) -> EventQuery:
     sort = parse_sortby(params.sortby or DEFAULT_SORT, SORTABLE)
     page = make_page(settings, params.limit, params.cursor, sort, EVENT_SORT_TYPES)
     chosen = params.properties
-    properties = _csv(chosen, "properties", list(EVENT_PROPERTY_NAMES)) if chosen else None
+    properties = _csv(chosen, "properties", PROPERTY_NAMES) if chosen else None
     return EventQuery(filter=filter_of(params), page=page, properties=properties,
                       count=params.count, as_of=as_of_param(params.as_of))  # fmt: skip
