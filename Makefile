@@ -26,7 +26,7 @@ postgis:
 test-tools:
 	@bash scripts/ensure-test-tools.sh
 
-web:  ## MapLibre GL JS from npm into app/static/vendor/ (the /map page)
+web:  ## MapLibre GL JS from npm into app/web/static/vendor/ (the /map page)
 	@bash scripts/ensure-web.sh
 
 db-start: $(STAMP) postgis

@@ -7,18 +7,21 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from app import auth, backup, devdb, migrate, reads
-from app.db import make_engine, resolve_database_url
-from app.errors import ProblemError
-from app.event_import import ImportFileError, ImportReport, import_events
-from app.filters import DEFAULT_EVENT_SORT, EventFilter, EventQuery, Page
-from app.formats import Format
-from app.parsing import parse_bbox, parse_csv_list, parse_datetime
-from app.place_import import PlaceImportError, import_places
-from app.seed import seed
+from app.domain.errors import FrontlineError
+from app.domain.filters import DEFAULT_EVENT_SORT, EventFilter, EventQuery, Page
+from app.domain.parsing import parse_bbox, parse_csv_list, parse_datetime
+from app.domain.vocab import EventType, Scope, values
+from app.ingest.event_rows import ImportFileError
+from app.ingest.event_staging import ImportReport
+from app.ingest.events import import_events
+from app.ingest.places import PlaceImportError, import_places
+from app.ingest.seed import seed
+from app.services import keys, reads
 from app.settings import get_settings
-from app.views import export_body
-from app.vocab import EventType, Scope, values
+from app.store import backup, devdb, migrate
+from app.store.engine import make_engine, resolve_database_url
+from app.web.formats import Format
+from app.web.views import export_body
 
 
 def _database_url() -> str:
@@ -115,7 +118,7 @@ def export_filter(args: argparse.Namespace) -> EventFilter:
 def cmd_export(args: argparse.Namespace) -> None:
     try:
         asyncio.run(_export(_database_url(), args))
-    except ProblemError as exc:
+    except FrontlineError as exc:
         sys.exit(f"frontline export: {exc.detail}")
 
 
@@ -143,15 +146,15 @@ async def _keys(url: str, args: argparse.Namespace) -> None:
     engine = make_engine(url, settings)
     try:
         if args.keys_command == "create":
-            secret = await auth.create_key(engine, settings, args.name, Scope(args.scope))
+            secret = await keys.create_key(engine, settings, args.name, Scope(args.scope))
             print(f"created key {args.name!r} with scope {args.scope}; it is shown only once:")
             print(secret)
         elif args.keys_command == "revoke":
-            if not await auth.revoke_key(engine, args.name):
+            if not await keys.revoke_key(engine, args.name):
                 raise ValueError(f"no active key named {args.name!r}")
             print(f"revoked key {args.name!r}")
         else:
-            for key in await auth.list_keys(engine):
+            for key in await keys.list_keys(engine):
                 state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
                 used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never"
                 print(f"{key.name}\t{','.join(key.scopes)}\t{state}\tlast used {used}")

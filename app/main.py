@@ -12,15 +12,15 @@ from fastapi.staticfiles import StaticFiles
 
 from app import __doc__ as summary
 from app import allocator
-from app.api import events, health, imports, ogc, places, webmap, writes
-from app.api import stats as stats_api
-from app.api import tiles as tiles_api
-from app.auth import require
-from app.db import make_engine, resolve_database_url
-from app.errors import install_error_handlers
-from app.limits import BodySizeLimit
+from app.domain.vocab import Scope
 from app.settings import Settings, get_settings
-from app.vocab import Scope
+from app.store.engine import make_engine, resolve_database_url
+from app.web.auth import require
+from app.web.limits import BodySizeLimit
+from app.web.problems import install_error_handlers
+from app.web.routers import events, health, imports, ogc, places, webmap, writes
+from app.web.routers import stats as stats_api
+from app.web.routers import tiles as tiles_api
 
 DESCRIPTION = """
 Dated conflict events tied to named places, with every source, its stance and a verification
@@ -109,7 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
                        exempt=("/imports",))  # fmt: skip
-    # Data reads need a read key only when FRONTLINE_REQUIRE_READ_KEY is set (see app.auth);
+    # Data reads need a read key only when FRONTLINE_REQUIRE_READ_KEY is set (see app.web.auth);
     # writes check their own scope; health, docs and the map page stay open.
     read_guard = [Depends(require(Scope.READ))]
     for module in (ogc, events, places, tiles_api, stats_api):

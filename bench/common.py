@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from app import devdb, migrate
 from app.settings import REPO_ROOT
+from app.store import devdb, migrate
 
 BENCH_DIR = REPO_ROOT / ".data" / "bench"
 BENCH_PORT = 54339

@@ -31,8 +31,8 @@ from typing import Any
 
 import asyncpg
 
-from app import devdb
 from app.settings import REPO_ROOT
+from app.store import devdb
 from bench import generate, naive, workload
 from bench.common import BENCH_DIR, machine, percentiles, revision, served, write_results
 from bench.floor_app import statement

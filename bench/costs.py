@@ -18,12 +18,12 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app import output
-from app.db import connect_args
-from app.filters import BBox, EventFilter, Interval, Page
-from app.queries import events as event_sql
-from app.responses import etag_of
+from app.domain.filters import BBox, EventFilter, Interval, Page
 from app.settings import Settings
+from app.store.engine import connect_args
+from app.store.queries import events as event_sql
+from app.web import output
+from app.web.responses import etag_of
 from bench import generate, workload
 from bench.common import write_results
 from bench.explain import JOIN, frontline_sql
@@ -99,7 +99,7 @@ async def python_parts(url: str, q: workload.Query, runs: int) -> dict[str, floa
         parts = [str(cell) for row in rows for cell in row]
         links = [{"href": "http://127.0.0.1/events", "rel": "self", "type": "application/geo+json"}]
         result = {
-            "build the Select (app.queries)": await best_ms(
+            "build the Select (app.store.queries)": await best_ms(
                 lambda: sync(lambda: event_sql.events_page(f, page)), runs),
             "build the Select + its SQLAlchemy cache key": await best_ms(
                 lambda: sync(lambda: event_sql.events_page(f, page)._generate_cache_key()), runs),
@@ -112,7 +112,7 @@ async def python_parts(url: str, q: workload.Query, runs: int) -> dict[str, floa
             "pool checkout + SELECT 1, pre-ping off": await best_ms(lambda: checkout(False), runs),
             "ETag (blake2b over every cell)": await best_ms(
                 lambda: sync(lambda: etag_of(parts)), runs),
-            "FeatureCollection bytes (app.output)": await best_ms(
+            "FeatureCollection bytes (app.web.output)": await best_ms(
                 lambda: sync(lambda: b"".join(output.feature_collection(features, links))), runs),
             "features on the page": len(rows),
         }  # fmt: skip

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.explain --events 1000000 [--cases small,medium]
 
-For the first query of each case, Frontline's statement (built by app.queries, names resolved
+For the first query of each case, Frontline's statement (built by app.store.queries, names resolved
 as the API does, compiled with literal values) runs under EXPLAIN three times (the fastest is
 reported), next to the same statement with a fence that makes PostgreSQL filter with the GiST
 index before sorting, and with a literal lower bound on occurred_at (the start minus the
@@ -20,11 +20,11 @@ from typing import Any
 import asyncpg
 from sqlalchemy.dialects import postgresql
 
-from app.db import make_engine
-from app.filters import BBox, EventFilter, Interval, Page
-from app.queries import events as event_sql
-from app.reads import resolve_filter
+from app.domain.filters import BBox, EventFilter, Interval, Page
+from app.services.reads import resolve_filter
 from app.settings import Settings
+from app.store.engine import make_engine
+from app.store.queries import events as event_sql
 from bench import generate, workload
 from bench.common import write_results
 from bench.workload import Query

@@ -20,10 +20,10 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from app.db import make_engine
-from app.place_import import import_places
-from app.seed import seed
+from app.ingest.places import import_places
+from app.ingest.seed import seed
 from app.settings import Settings
+from app.store.engine import make_engine
 from bench.common import bench_database, machine, percentiles, served, write_results
 
 # Name prefixes with their share of places, as in GeoNames cities500 for this area

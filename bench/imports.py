@@ -21,8 +21,8 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from app import devdb
 from app.settings import REPO_ROOT
+from app.store import devdb
 from bench.common import BENCH_DIR, BENCH_PORT, bench_database, machine, write_results
 
 COLUMNS = [

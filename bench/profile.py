@@ -20,14 +20,14 @@ from bench.common import BENCH_DIR, served, write_results
 from bench.measure import LUA, ensure_wrk
 
 PARTS = {
-    "request handler (app.views.events_page)": "events_page (app/views.py",
+    "request handler (app.web.views.events_page)": "events_page (app/web/views.py",
     "· asyncpg: bind, execute, receive the page": "PreparedStatement.fetch (asyncpg",
     "· SQLAlchemy: result rows": "(sqlalchemy/engine/result.py",
     "· BEGIN + ROLLBACK around each statement": "Transaction.",
     "· pool pre-ping": "_async_ping",
-    "· the statement of the shape, the values (app.queries)": "(app/queries/",
+    "· the statement of the shape, the values (app.store.queries)": "(app/store/queries/",
     "· SQLAlchemy compile / cache key": "_generate_cache_key",
-    "· ETag over the page (app.responses.etag_of*)": "etag_of",
+    "· ETag over the page (app.web.responses.etag_of*)": "etag_of",
     "FastAPI parameter parsing (solve_dependencies)": "solve_dependencies",
     "sync body iterated through the thread pool": "iterate_in_threadpool",
     "uvicorn sending the body": "RequestResponseCycle.send",

@@ -21,12 +21,12 @@ from typing import Any
 
 import httpx2
 
-from app import devdb
-from app.auth import create_key
-from app.db import make_engine
-from app.seed import seed
+from app.domain.vocab import Scope
+from app.ingest.seed import seed
+from app.services.keys import create_key
 from app.settings import Settings
-from app.vocab import Scope
+from app.store import devdb
+from app.store.engine import make_engine
 from bench.common import (
     BENCH_DIR,
     BENCH_PORT,

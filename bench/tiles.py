@@ -26,9 +26,9 @@ from typing import Any
 
 from sqlalchemy import text
 
-from app import devdb, migrate
-from app.db import make_engine
 from app.settings import Settings
+from app.store import devdb, migrate
+from app.store.engine import make_engine
 from bench import generate
 from bench.common import (
     BENCH_DIR,

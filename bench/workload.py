@@ -16,7 +16,8 @@ from typing import Any
 import asyncpg
 
 from bench import generate
-from bench.generate import DAY, Sampler, dsn, read_places
+from bench.generate import dsn, read_places
+from bench.synthetic import DAY, Sampler
 
 UKRAINE = (22.0, 44.0, 40.5, 52.5)
 EXPORT_ROWS = 50_000

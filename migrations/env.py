@@ -1,4 +1,4 @@
-"""Alembic environment: async engine, metadata from app.models, PostGIS-aware."""
+"""Alembic environment: async engine, metadata from app.store.models, PostGIS-aware."""
 
 import asyncio
 import logging.config
@@ -8,9 +8,9 @@ from geoalchemy2 import alembic_helpers
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.db import asyncpg_url
-from app.migrate import include_object
-from app.models import Base
+from app.store.engine import asyncpg_url
+from app.store.migrate import include_object
+from app.store.models import Base
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

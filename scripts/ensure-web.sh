@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The map page's browser library: MapLibre GL JS from the npm registry, at the version pinned in
-# package-lock.json, copied into app/static/vendor/ where the app serves it (no CDN at run time).
+# package-lock.json, copied into app/web/static/vendor/ where the app serves it (no CDN at run time).
 # Installs Debian's nodejs + npm when they are missing and we are root. A second run with the
 # same lock file does nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-VENDOR=app/static/vendor
+VENDOR=app/web/static/vendor
 FILES=(maplibre-gl.mjs maplibre-gl-worker.mjs maplibre-gl.css)
 STAMP="$VENDOR/.package-lock.sha256"
 

@@ -24,11 +24,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from app import devdb, migrate
-from app.db import make_engine
+from app.ingest.seed import seed
 from app.main import create_app
-from app.seed import seed
 from app.settings import Settings
+from app.store import devdb, migrate
+from app.store.engine import make_engine
 
 TEMPLATE_DB = "frontline_template"
 SEEDED_DB = "frontline_seeded"

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.vocab import EventType, Verification, values
+from app.domain.vocab import EventType, Verification, values
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Must stay identical to app.queries.events.SEARCH_DOCUMENT for the planner to use it.
+# Must stay identical to app.store.queries.events.SEARCH_DOCUMENT for the planner to use it.
 SEARCH_DOCUMENT = (
     "to_tsvector('simple'::regconfig, "
     "COALESCE(title, '') || ' ' || COALESCE(description, ''))"

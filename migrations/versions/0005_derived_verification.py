@@ -1,4 +1,4 @@
-"""derived_verification(stances): the verification rule of app.provenance, in SQL.
+"""derived_verification(stances): the verification rule of app.domain.provenance, in SQL.
 
 Set-based writes (bulk imports) derive verification for many events in one statement; a test
 checks this function against the Python rule for every combination of stances.

@@ -4,7 +4,7 @@ Low-zoom vector tiles count hundreds of thousands of events per cell; this summa
 counts ahead of time. A row is one (level, month, cell, event_type, verification) with the
 number of live events, their reported fatalities, first/last start and the sums of their
 positions (as Web Mercator fractions of the world, 0..1 from the west/north), from which a
-tile's cells are summed at read time (app.queries.tiles).
+tile's cells are summed at read time (app.store.queries.tiles).
 
 - ``level`` is the zoom level of the cell grid: cell (cx, cy) of level L is tile (cx, cy) of
   zoom L, so the 64 x 64 cells of a zoom-z tile are level z + 6 and a coarser grid is the
@@ -34,7 +34,7 @@ depends_on: str | Sequence[str] | None = None
 
 ALL_TIME_LEVELS = range(10, 16)
 MONTHLY_LEVELS = range(10, 14)
-MAX_LAT = "85.0511287798066"  # app.tiles.MAX_LAT: events beyond it are in no tile
+MAX_LAT = "85.0511287798066"  # app.geo.tiles.MAX_LAT: events beyond it are in no tile
 ANY = "*"  # event_type and verification of the all-time rows over every type and verification
 
 FUNCTIONS = [

@@ -8,7 +8,7 @@ property list, ``as_of`` and a single event's full citations still build the JSO
 
 - ``event_feature_text(events)`` is the Feature with every public property in output order,
   times in UTC whatever the writer's session says. It must stay equal to
-  ``app.queries.events.event_feature(None, False)``; tests compare the two after every kind
+  ``app.store.queries.events.event_feature(None, False)``; tests compare the two after every kind
   of write.
 - A BEFORE row trigger recomputes it on every insert and update of an event, whatever the
   columns: the row is in hand, and it cannot go stale.

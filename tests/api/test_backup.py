@@ -7,9 +7,9 @@ import sys
 import uuid
 from pathlib import Path
 
-from app import devdb
-from app.db import make_engine
-from app.seed import seed
+from app.ingest.seed import seed
+from app.store import devdb
+from app.store.engine import make_engine
 from tests.conftest import DATA_TABLES, dump_tables, settings_for
 
 TABLES = (*DATA_TABLES, "api_keys", "alembic_version")

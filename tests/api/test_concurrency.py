@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx2
 from sqlalchemy import text
 
-from app.db import make_engine
-from app.event_import import import_events
+from app.ingest.events import import_events
+from app.store.engine import make_engine
 from tests.api.test_imports import ACLED, ACLED_COLUMNS
 from tests.api.test_writes import EVENT, _prepare
 from tests.conftest import live_server, settings_for

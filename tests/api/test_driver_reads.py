@@ -9,11 +9,11 @@ from typing import Any
 
 from hypothesis import given, settings
 
-from app import repository
-from app.db import make_engine
-from app.filters import EventFilter, EventQuery, Page
-from app.queries import shapes
-from app.queries.shapes import Kind
+from app.domain.filters import EventFilter, EventQuery, Page
+from app.store import repository
+from app.store.engine import make_engine
+from app.store.queries import shapes
+from app.store.queries.shapes import Kind
 from tests.conftest import settings_for
 from tests.unit.test_shapes import same_filters_twice
 

@@ -16,12 +16,12 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import devdb
-from app.db import make_engine
-from app.filters import BBox, Interval
-from app.parsing import parse_bbox, parse_datetime
-from app.queries.events import EVENT_PROPERTY_NAMES
-from app.vocab import EventType, Verification, values
+from app.domain.filters import BBox, Interval
+from app.domain.parsing import parse_bbox, parse_datetime
+from app.domain.vocab import EventType, Verification, values
+from app.store import devdb
+from app.store.engine import make_engine
+from app.store.queries.events import EVENT_PROPERTY_NAMES
 from tests.conftest import TEMPLATE_DB, client_for, settings_for
 from tests.factories import REGIONS, EventRow, insert_events, random_events
 

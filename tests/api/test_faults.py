@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from app import devdb, migrate, repository
-from app.db import make_engine
-from app.seed import seed
+from app.ingest.seed import seed
+from app.store import devdb, migrate, repository
+from app.store.engine import make_engine
 from tests.api.test_imports import ACLED_COLUMNS
 from tests.conftest import dump_tables, free_port, live_server, settings_for
 

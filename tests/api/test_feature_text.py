@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
-from app.queries.common import feature_json, json_object
-from app.queries.events import event_properties, events, places
+from app.store.queries.common import feature_json, json_object
+from app.store.queries.event_filters import events, places
+from app.store.queries.events import event_properties
 from tests.api.test_imports import ACLED, acled_csv, run_import, write
 from tests.api.test_writes import EVENT, Api, api  # noqa: F401  (the fixture)
 from tests.conftest import execute
@@ -19,7 +20,7 @@ MERGE_PATCH = "application/merge-patch+json"
 
 
 def stale_sql() -> str:
-    """Events whose stored text differs from the one app.queries builds from the row."""
+    """Events whose stored text differs from the one app.store.queries builds from the row."""
     built = feature_json(json_object(event_properties()), events.c.geom, events.c.id)
     stmt = (
         select(events.c.id)

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from app.auth import create_key
-from app.db import make_engine
-from app.seed import seed
-from app.vocab import Scope
+from app.domain.vocab import Scope
+from app.ingest.seed import seed
+from app.services.keys import create_key
+from app.store.engine import make_engine
 from tests.conftest import live_server, settings_for
 
 CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from shapely.geometry import Point, shape
 
-from app.seed import SEEDS_DIR
+from app.ingest.seed import SEEDS_DIR
 
 # What analysts type, and the place they mean (first hit). Latin, Cyrillic, transliteration
 # variants, missing diacritics, case, and small typos.

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.migrate import head_revision
+from app.store.migrate import head_revision
 from tests.conftest import client_for, settings_for
 
 

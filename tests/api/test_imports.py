@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.auth import create_key
-from app.db import make_engine
-from app.event_import import ImportReport, import_events
-from app.seed import seed
-from app.vocab import Scope
+from app.domain.vocab import Scope
+from app.ingest.event_staging import ImportReport
+from app.ingest.events import import_events
+from app.ingest.seed import seed
+from app.services.keys import create_key
+from app.store.engine import make_engine
 from tests.conftest import client_for, dump_tables, settings_for
 
 ACLED_COLUMNS = ["event_id_cnty", "event_date", "event_type", "sub_event_type", "actor1",

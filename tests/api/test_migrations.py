@@ -9,11 +9,11 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app import devdb, migrate
-from app.migrate import include_object
-from app.models import Base
-from app.provenance import derive_verification
-from app.vocab import Stance
+from app.domain.provenance import derive_verification
+from app.domain.vocab import Stance
+from app.store import devdb, migrate
+from app.store.migrate import include_object
+from app.store.models import Base
 from tests.conftest import TEMPLATE_DB
 
 
@@ -73,7 +73,7 @@ def test_models_and_migrations_agree(cluster: devdb.Cluster) -> None:
 
 
 def test_sql_verification_rule_matches_the_python_one(cluster: devdb.Cluster) -> None:
-    """derived_verification() (used by bulk writes) and app.provenance agree on every mix."""
+    """derived_verification() (used by bulk writes) and app.domain.provenance agree on every mix."""
     stances = [s.value for s in Stance]
     mixes = [list(c) for n in range(len(stances) + 1) for c in combinations(stances, n)]
     rows = ", ".join(f"(ARRAY[{', '.join(repr(s) for s in mix)}]::text[])" for mix in mixes)

@@ -8,8 +8,8 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from app.api import events, ogc, stats, tiles
-from app.params.events import EventFilterParams, EventQueryParams, event_filter, event_query
+from app.web.params.events import EventFilterParams, EventQueryParams, event_filter, event_query
+from app.web.routers import events, ogc, stats, tiles
 from tests.conftest import client_for
 
 

@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from app.db import make_engine
-from app.place_import import ImportCounts, PlaceImportError, import_places, slugify
-from app.seed import seed
+from app.ingest.places import ImportCounts, PlaceImportError, import_places, slugify
+from app.ingest.seed import seed
+from app.store.engine import make_engine
 from tests.conftest import client_for, settings_for
 
 

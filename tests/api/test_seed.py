@@ -2,8 +2,8 @@
 
 import asyncio
 
-from app.db import make_engine
-from app.seed import SEEDS_DIR, SeedCounts, read_places, seed
+from app.ingest.seed import SEEDS_DIR, SeedCounts, read_places, seed
+from app.store.engine import make_engine
 from tests.conftest import client_for, dump_tables, settings_for
 
 

@@ -13,8 +13,8 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 
-from app import devdb
-from app.db import make_engine
+from app.store import devdb
+from app.store.engine import make_engine
 from tests.api.test_events import REGION_SHAPES, matches
 from tests.conftest import TEMPLATE_DB, client_for, settings_for
 from tests.factories import EventRow, insert_events, random_events

@@ -20,12 +20,13 @@ import pytest
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app import devdb
-from app.db import make_engine
-from app.filters import BBox, EventFilter
-from app.parsing import parse_datetime
-from app.queries import tiles as tile_sql
-from app.tiles import Tile
+from app.domain.filters import BBox, EventFilter
+from app.domain.parsing import parse_datetime
+from app.geo.tiles import Tile
+from app.store import devdb
+from app.store.engine import make_engine
+from app.store.queries import tile_summaries
+from app.store.queries import tiles as tile_sql
 from tests.api.test_imports import ACLED, acled_csv, run_import, write
 from tests.api.test_tiles import busiest_tiles, decode, in_tile
 from tests.api.test_writes import EVENT, Api, _prepare
@@ -129,7 +130,7 @@ def test_summary_tiles_equal_counting_the_events(
                 t = Tile(z, x, y)
                 for extra in FILTERS:
                     f = EventFilter(interval=interval, **extra)  # type: ignore[arg-type]
-                    summary = tile_sql.summary_cells_query(f, t, SIDE)
+                    summary = tile_summaries.summary_cells_query(f, t, SIDE)
                     timed = interval is not None
                     assert (summary is None) == (z + 3 > (13 if timed else 15))
                     if summary is None:
@@ -145,9 +146,9 @@ def test_summary_tiles_equal_counting_the_events(
 def test_filters_the_summary_cannot_answer_use_the_events() -> None:
     t = Tile(6, 38, 21)
     west, south, east, north = t.lonlat_bounds()
-    assert tile_sql.summary_cells_query(EventFilter(), t, 64) is not None
+    assert tile_summaries.summary_cells_query(EventFilter(), t, 64) is not None
     covering = BBox(west - 1, south - 1, east + 1, north + 1)
-    assert tile_sql.summary_cells_query(EventFilter(bbox=covering), t, 64) is not None
+    assert tile_summaries.summary_cells_query(EventFilter(bbox=covering), t, 64) is not None
     cutting = BBox(west + 0.1, south, east, north)
     for f in (
         EventFilter(bbox=cutting),
@@ -160,8 +161,8 @@ def test_filters_the_summary_cannot_answer_use_the_events() -> None:
         EventFilter(updated_since=datetime(2024, 1, 1, tzinfo=UTC)),
         EventFilter(text="shelling"),
     ):
-        assert tile_sql.summary_cells_query(f, t, 64) is None
-        assert tile_sql.summary_cells_query(replace(f, bbox=None), t, 64) is None or f.bbox
+        assert tile_summaries.summary_cells_query(f, t, 64) is None
+        assert tile_summaries.summary_cells_query(replace(f, bbox=None), t, 64) is None or f.bbox
 
 
 @pytest.mark.parametrize(
@@ -180,13 +181,13 @@ def test_past_the_finest_level_the_summary_counts_larger_cells(
     async def compare(engine: AsyncEngine) -> None:
         for x, y in busiest_tiles(rows, z, count=2):
             t = Tile(z, x, y)
-            summary = tile_sql.summary_cells_query(f, t, 64)
+            summary = tile_summaries.summary_cells_query(f, t, 64)
             assert summary is not None
             expected = await _cells(engine, tile_sql.cells_query(f, t, side))
             assert expected and max(cell[0] for cell in expected) > 1
             assert_same_cells(await _cells(engine, summary), expected)
-        if side == tile_sql.MIN_SUMMARY_SIDE:  # a zoom deeper, its cells would be too large
-            assert tile_sql.summary_cells_query(f, Tile(z + 1, 0, 0), 64) is None
+        if side == tile_summaries.MIN_SUMMARY_SIDE:  # a zoom deeper, its cells would be too large
+            assert tile_summaries.summary_cells_query(f, Tile(z + 1, 0, 0), 64) is None
 
     run(url, compare)
 

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.auth import create_key, revoke_key
-from app.db import make_engine
+from app.domain.vocab import Scope
+from app.ingest.seed import seed
 from app.main import create_app
-from app.seed import seed
-from app.vocab import Scope
+from app.services.keys import create_key, revoke_key
+from app.store.engine import make_engine
 from tests.conftest import client_for, dump_tables, settings_for
 
 TABLES = ("events", "event_sources", "event_revisions", "sources")

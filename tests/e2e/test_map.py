@@ -35,7 +35,7 @@ VIEWPORT = {"width": 1280, "height": 800}
 
 @pytest.fixture(scope="module")
 def server(seeded_url: str) -> Iterator[str]:
-    if not (ROOT / "app/static/vendor/maplibre-gl.mjs").is_file():
+    if not (ROOT / "app/web/static/vendor/maplibre-gl.mjs").is_file():
         subprocess.run(["/bin/bash", str(ROOT / "scripts/ensure-web.sh")], check=True, timeout=600)
     if not Path(CHROMIUM).is_file():
         pytest.fail("Chromium is missing: run scripts/ensure-test-tools.sh (make test does)")

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.cursors import decode_cursor, encode_cursor
-from app.errors import InvalidParameter
-from app.filters import DEFAULT_EVENT_SORT, SortKey
-from app.queries.events import EVENT_SORT_TYPES
+from app.domain.cursors import decode_cursor, encode_cursor
+from app.domain.errors import InvalidParameter
+from app.domain.filters import DEFAULT_EVENT_SORT, SortKey
+from app.store.queries.events import EVENT_SORT_TYPES
 
 
 def forged(payload: object) -> str:

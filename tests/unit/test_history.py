@@ -1,6 +1,6 @@
 """Per-field diffs between revisions."""
 
-from app.history import field_changes
+from app.services.history import field_changes
 
 
 def test_first_revision_lists_every_field_from_none() -> None:

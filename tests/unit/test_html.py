@@ -2,7 +2,7 @@
 
 import re
 
-from app import html
+from app.web import html
 
 FEATURE = {
     "type": "Feature",

@@ -2,9 +2,9 @@
 
 from urllib.parse import parse_qsl
 
-from app import html
-from app.api.webmap import basemap_origin, map_csp, render_map_page
 from app.settings import Settings
+from app.web import html
+from app.web.routers.webmap import basemap_origin, map_csp, render_map_page
 
 POINTS = [
     {"type": "Feature", "id": 1, "geometry": {"type": "Point", "coordinates": [35.2, 51.1]},

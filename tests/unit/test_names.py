@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.names import fold_name
+from app.domain.names import fold_name
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.errors import InvalidParameter
-from app.filters import BBox, Interval
-from app.parsing import parse_bbox, parse_csv_list, parse_datetime, parse_instant
+from app.domain.errors import InvalidParameter
+from app.domain.filters import BBox, Interval
+from app.domain.parsing import parse_bbox, parse_csv_list, parse_datetime, parse_instant
+from app.web.problems import status_of
 
 
 def utc(*args: int) -> datetime:
@@ -58,7 +59,7 @@ class TestBBox:
         try:
             box = parse_bbox(text)
         except InvalidParameter as err:
-            assert err.status == 400 and err.parameter == "bbox"
+            assert status_of(err) == 400 and err.parameter == "bbox"
         else:
             assert -90 <= box.min_lat <= box.max_lat <= 90
 

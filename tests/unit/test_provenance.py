@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.provenance import derive_verification
+from app.domain.provenance import derive_verification
 
 
 @pytest.mark.parametrize(

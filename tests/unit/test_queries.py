@@ -4,9 +4,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy.dialects import postgresql
 
-from app.filters import BBox, Cursor, EventFilter, Interval, Page, SortKey
-from app.queries.common import json_object
-from app.queries.events import event_conditions, events_csv_page, events_page, keyset_clause
+from app.domain.filters import BBox, Cursor, EventFilter, Interval, Page, SortKey
+from app.store.queries.common import json_object
+from app.store.queries.event_filters import event_conditions
+from app.store.queries.events import events_csv_page, events_page, keyset_clause
 
 
 def sql(clause: object) -> str:

@@ -2,7 +2,8 @@
 
 import pytest
 
-from app.ratelimit import Buckets, TooManyRequests
+from app.web.problems import TooManyRequests, headers_of
+from app.web.ratelimit import Buckets
 
 
 def test_burst_then_refill() -> None:
@@ -11,7 +12,7 @@ def test_burst_then_refill() -> None:
         buckets.take("k", now=0.0)
     with pytest.raises(TooManyRequests) as refused:
         buckets.take("k", now=0.0)
-    assert refused.value.headers == {"Retry-After": "20"}
+    assert headers_of(refused.value) == {"Retry-After": "20"}
     buckets.take("k", now=20.0)  # one token back after 60/3 s
     buckets.take("other", now=0.0)  # callers do not share buckets
 

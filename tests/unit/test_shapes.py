@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.dialects.postgresql import asyncpg
 
-from app.filters import BBox, Cursor, EventFilter, EventQuery, Interval, Page, SortKey
-from app.queries import shapes
-from app.queries.events import EVENT_SORT_TYPES
-from app.queries.shapes import Kind
+from app.domain.filters import BBox, Cursor, EventFilter, EventQuery, Interval, Page, SortKey
+from app.store.queries import shapes
+from app.store.queries.events import EVENT_SORT_TYPES
+from app.store.queries.shapes import Kind
 
 DIALECT = asyncpg.dialect()  # type: ignore[no-untyped-call]
 SORTS = [

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 import pyproj
 import pytest
 
-from app.errors import InvalidParameter
-from app.filters import BBox
-from app.mapdata import bucket_end, plan_grid
-from app.tiles import MAX_LAT, TileNotFound, grid_cells_per_side, tile, tile_matrix_set
+from app.domain.errors import InvalidParameter
+from app.domain.filters import BBox
+from app.geo.tiles import MAX_LAT, TileNotFound, grid_cells_per_side, tile, tile_matrix_set
+from app.services.mapdata import bucket_end, plan_grid
+from app.web.problems import status_of
 
 TO_MERCATOR = pyproj.Transformer.from_crs(4326, 3857, always_xy=True)
 
@@ -37,7 +38,7 @@ def test_world_tile_reaches_the_mercator_latitude_limit() -> None:
 def test_out_of_range_tiles_name_the_parameter(z: int, x: int, y: int, parameter: str) -> None:
     with pytest.raises(TileNotFound) as caught:
         tile(z, x, y)
-    assert caught.value.status == 404
+    assert status_of(caught.value) == 404
     assert caught.value.errors[0]["parameter"] == parameter
     assert caught.value.errors[0]["in"] == "path"
 

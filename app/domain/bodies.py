@@ -1,0 +1,152 @@
+"""Write bodies: what a client may send to create or change events, sources and citations.
+
+An event body is plain JSON or a GeoJSON Feature (its `properties` plus its `geometry`).
+Every rule a client can break is checked here, so the error names the field and nothing is
+written: unknown fields, NaN/Infinity, coordinates out of range, an empty or non-Point
+geometry, a time span that ends before it starts, values outside the vocabularies.
+"""
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from app.domain.vocab import (
+    EventType,
+    LocationPrecision,
+    SourceKind,
+    Stance,
+    TimePrecision,
+    Verification,
+)
+
+# PostgreSQL text cannot hold NUL: refuse it here, naming the field, rather than fail later.
+NO_NUL = r"^[^\x00]*$"
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=NO_NUL)
+]
+LongText = Annotated[str, StringConstraints(max_length=20_000, pattern=NO_NUL)]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=120)]
+Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2_000)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_max_length=20_000)
+
+
+class PointGeometry(Strict):
+    """A GeoJSON Point in WGS84 lon/lat (a third coordinate, a height, is ignored)."""
+
+    type: Literal["Point"]
+    coordinates: list[float] = Field(min_length=2, max_length=3)
+
+    @field_validator("coordinates")
+    @classmethod
+    def _in_range(cls, value: list[float]) -> list[float]:
+        lon, lat = value[0], value[1]
+        if not all(math.isfinite(v) for v in value):
+            raise ValueError("coordinates must be finite numbers")
+        if not -180 <= lon <= 180:
+            raise ValueError(f"longitude {lon:g} is outside [-180, 180]")
+        if not -90 <= lat <= 90:
+            raise ValueError(f"latitude {lat:g} is outside [-90, 90]")
+        return value[:2]
+
+
+class CitationBody(Strict):
+    """One source's word on an event."""
+
+    source: Slug = Field(description="The source's slug (see `GET /sources`).", examples=["isw"])
+    stance: Stance = Field(description="What the source does with the claim.")
+    url: Url | None = Field(default=None, examples=["https://www.understandingwar.org/"])
+    published_at: AwareDatetime | None = None
+    excerpt: LongText | None = None
+
+
+class EventUpdate(Strict):
+    """Every editable field of an event (PUT replaces them all; PATCH merges into them)."""
+
+    title: ShortText
+    description: LongText | None = None
+    event_type: EventType
+    sub_event_type: ShortText | None = None
+    actors: list[ShortText] = Field(default_factory=list, max_length=50)
+    fatalities: int | None = Field(default=None, ge=0, le=10_000_000)
+    occurred_at: AwareDatetime
+    occurred_until: AwareDatetime | None = None
+    time_precision: TimePrecision = TimePrecision.DAY
+    place: int | ShortText | None = Field(
+        default=None,
+        description="The place the event is tied to: an id, a slug or any known spelling.",
+        examples=["Demidovka"],
+    )
+    geometry: PointGeometry | None = Field(
+        default=None, description="The event's point; defaults to the place's point."
+    )
+    location_precision: LocationPrecision = LocationPrecision.SETTLEMENT
+    verification: Verification | None = Field(
+        default=None,
+        description="Set by hand; when omitted it is derived from the citations.",
+    )
+    tags: list[ShortText] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unwrap_feature(cls, data: Any) -> Any:
+        """A GeoJSON Feature is its properties plus its geometry."""
+        if isinstance(data, dict) and data.get("type") == "Feature":
+            properties = data.get("properties") or {}
+            if not isinstance(properties, dict):
+                raise ValueError("a Feature's properties must be an object")
+            extra = {k: v for k, v in data.items() if k not in ("type", "id", "properties")}
+            return {**properties, **extra}
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "EventUpdate":
+        if self.occurred_until is not None and self.occurred_until < self.occurred_at:
+            raise ValueError("occurred_until must not be before occurred_at")
+        if self.place is None and self.geometry is None:
+            raise ValueError("give a place or a geometry (or both)")
+        return self
+
+
+class EventCreate(EventUpdate):
+    """A new event; `dataset` + `external_id` make re-sending it safe (409, not a duplicate)."""
+
+    dataset: Slug = "frontline"
+    external_id: ShortText | None = None
+    citations: list[CitationBody] = Field(default_factory=list, max_length=200)
+
+
+class SourceCreate(Strict):
+    slug: Slug = Field(examples=["kyiv-independent"])
+    name: ShortText = Field(examples=["The Kyiv Independent"])
+    kind: SourceKind
+    country_code: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = None
+    url: Url | None = None
+
+
+# Fields of EventUpdate, for turning a stored event back into a body (PATCH merges into it).
+EDITABLE_FIELDS = tuple(EventUpdate.model_fields)
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON Merge Patch: objects merge recursively, null deletes, the rest replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), value)
+    return merged

@@ -1,0 +1,103 @@
+"""The domain's exceptions: what went wrong, in words a caller can act on.
+
+Each class is a kind of failure with a stable ``code`` and ``title``; how a kind is answered
+over HTTP (status, headers, the problem document) is decided in ``app.web.problems``.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+RETRY_AFTER_SECONDS = 5
+
+
+class FrontlineError(Exception):
+    """An error a caller can act on; ``detail`` is public, never a database message."""
+
+    code = "bad-request"
+    title = "Bad request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: Sequence[dict[str, Any]] | None = None,
+        retry_after: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = list(errors or [])
+        self.retry_after = retry_after  # seconds after which the same request may succeed
+        self.extra = extra or {}
+
+
+class InvalidParameter(FrontlineError):
+    code = "invalid-parameter"
+    title = "Invalid query parameter"
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(
+            f"{parameter}: {message}",
+            errors=[{"parameter": parameter, "in": "query", "message": message}],
+        )
+        self.parameter = parameter
+
+
+class Unprocessable(FrontlineError):
+    """Well-formed input that cannot be acted on (an invalid body, an ambiguous name)."""
+
+    code = "unprocessable"
+    title = "Unprocessable input"
+
+
+class InvalidBody(Unprocessable):
+    code = "invalid-body"
+    title = "Invalid request body"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(
+            f"{field}: {message}", errors=[{"field": field, "in": "body", "message": message}]
+        )
+        self.field = field
+
+
+def invalid_input(name: str, message: str, where: str) -> FrontlineError:
+    """The error for bad client input, whether it came in the query or the body."""
+    return InvalidBody(name, message) if where == "body" else InvalidParameter(name, message)
+
+
+class NotFound(FrontlineError):
+    code = "not-found"
+    title = "Not found"
+
+
+class Conflict(FrontlineError):
+    code = "conflict"
+    title = "Conflict"
+
+
+class PreconditionFailed(FrontlineError):
+    """The caller's expected version is not the stored one (a stale write)."""
+
+    code = "precondition-failed"
+    title = "Precondition failed"
+
+
+class Unauthorized(FrontlineError):
+    code = "unauthorized"
+    title = "Unauthorized"
+
+
+class Forbidden(FrontlineError):
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class ServiceUnavailable(FrontlineError):
+    """A temporary condition; the same request may succeed after ``retry_after`` seconds."""
+
+    code = "service-unavailable"
+    title = "Service unavailable"
+
+    def __init__(self, detail: str, retry_after: int | None = RETRY_AFTER_SECONDS) -> None:
+        super().__init__(detail, retry_after=retry_after)

@@ -1,0 +1,1 @@
+"""Tile arithmetic, TileJSON / tileset and OGC API documents; pure, imports only domain."""

@@ -1,0 +1,186 @@
+"""OGC API – Features metadata documents: landing page, conformance, collections, queryables.
+
+Pure builders: they take a base URL and the data's extents and return plain dicts.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from app.domain.vocab import (
+    EventType,
+    LocationPrecision,
+    PlaceKind,
+    TimePrecision,
+    Verification,
+    values,
+)
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
+JSON, GEOJSON, HTML = "application/json", "application/geo+json", "text/html"
+TILESETS_VECTOR = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
+TILING_SCHEMES = "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+]
+
+
+@dataclass(frozen=True)
+class Extent:
+    bbox: tuple[float, float, float, float] | None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+COLLECTIONS = {
+    "events": (
+        "Conflict events",
+        "Dated conflict events tied to named places, with their sources, each source's stance "
+        "and a verification status.",
+    ),
+    "places": (
+        "Places",
+        "The gazetteer: countries, regions, districts and settlements with every known spelling.",
+    ),
+}
+
+
+def link(href: str, rel: str, media: str, title: str) -> dict[str, str]:
+    return {"href": href, "rel": rel, "type": media, "title": title}
+
+
+def landing(base: str) -> dict[str, Any]:
+    return {
+        "title": "Frontline",
+        "description": "Conflict events tied to named places, as GeoJSON and OGC API – Features.",
+        "links": [
+            link(f"{base}/", "self", JSON, "This document"),
+            link(f"{base}/?f=html", "alternate", HTML, "This document as HTML"),
+            link(
+                f"{base}/openapi.json",
+                "service-desc",
+                "application/vnd.oai.openapi+json;version=3.0",
+                "The API definition",
+            ),
+            link(f"{base}/docs", "service-doc", HTML, "The API documentation"),
+            link(f"{base}/conformance", "conformance", JSON, "Conformance classes"),
+            link(f"{base}/collections", "data", JSON, "The collections"),
+            link(f"{base}/tileMatrixSets?f=json", TILING_SCHEMES, JSON, "Tile matrix sets"),
+            link(f"{base}/map", "related", HTML, "The events on a map"),
+        ],
+    }
+
+
+def conformance() -> dict[str, Any]:
+    return {"conformsTo": CONFORMANCE}
+
+
+def collection(base: str, collection_id: str, extent: Extent) -> dict[str, Any]:
+    title, description = COLLECTIONS[collection_id]
+    url = f"{base}/collections/{collection_id}"
+    doc: dict[str, Any] = {
+        "id": collection_id,
+        "title": title,
+        "description": description,
+        "itemType": "feature",
+        "crs": [CRS84],
+        "storageCrs": CRS84,
+        "extent": {"spatial": {"bbox": [list(extent.bbox or (-180, -90, 180, 90))], "crs": CRS84}},
+        "links": [
+            link(url, "self", JSON, "This collection"),
+            link(f"{url}?f=html", "alternate", HTML, "This collection as HTML"),
+            link(f"{url}/items", "items", GEOJSON, "The items as GeoJSON"),
+            link(f"{url}/items?f=html", "items", HTML, "The items as HTML"),
+            link(
+                f"{url}/queryables",
+                "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                "application/schema+json",
+                "Queryable properties",
+            ),
+        ],
+    }
+    if collection_id == "events":
+        doc["links"].append(link(f"{url}/items?f=csv", "items", "text/csv", "The items as CSV"))
+        doc["links"].append(
+            link(f"{url}/tiles?f=json", TILESETS_VECTOR, JSON, "Vector tilesets (OGC API - Tiles)")
+        )
+        doc["extent"]["temporal"] = {
+            "interval": [[_iso(extent.start), _iso(extent.end)]],
+            "trs": GREGORIAN,
+        }
+    return doc
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def collections(base: str, extents: dict[str, Extent]) -> dict[str, Any]:
+    return {
+        "collections": [collection(base, cid, extents[cid]) for cid in COLLECTIONS],
+        "links": [link(f"{base}/collections", "self", JSON, "The collections")],
+    }
+
+
+def _enum(description: str, options: list[str]) -> dict[str, Any]:
+    return {"type": "string", "enum": options, "description": description}
+
+
+def queryables(base: str, collection_id: str) -> dict[str, Any]:
+    """JSON Schema of the properties that can filter items, time marked as the primary interval."""
+    if collection_id == "events":
+        properties: dict[str, Any] = {
+            "geometry": {"format": "geometry-point", "x-ogc-role": "primary-geometry"},
+            "occurred_at": {
+                "type": "string",
+                "format": "date-time",
+                "x-ogc-role": "primary-interval-start",
+                "description": "Start of the event (query with `datetime`).",
+            },
+            "occurred_until": {
+                "type": "string",
+                "format": "date-time",
+                "x-ogc-role": "primary-interval-end",
+                "description": "End of the event; absent for an instant.",
+            },
+            "event_type": _enum("Kind of event (`event_type`).", values(EventType)),
+            "verification": _enum("Verification status (`verification`).", values(Verification)),
+            "time_precision": _enum("Precision of the time.", values(TimePrecision)),
+            "location_precision": _enum("Precision of the point.", values(LocationPrecision)),
+            "fatalities": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Reported deaths (`min_fatalities`).",
+            },
+            "place_slug": {"type": "string", "description": "The place (`place`)."},
+            "actors": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Actors (`actor`).",
+            },
+            "updated_at": {
+                "type": "string",
+                "format": "date-time",
+                "description": "Last change (`updated_since`).",
+            },
+        }
+    else:
+        properties = {
+            "geometry": {"format": "geometry-point", "x-ogc-role": "primary-geometry"},
+            "kind": _enum("Kind of place (`kind`).", values(PlaceKind)),
+            "country_code": {"type": "string", "description": "ISO 3166-1 alpha-2 (`country`)."},
+        }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{base}/collections/{collection_id}/queryables",
+        "type": "object",
+        "title": COLLECTIONS[collection_id][0],
+        "properties": properties,
+        "additionalProperties": False,
+    }

@@ -1,0 +1,1 @@
+"""Files coming in: event and place imports, the seeds; imports store, geo, domain."""

@@ -1,0 +1,235 @@
+"""Event files → validated rows: ACLED-style CSV, UCDP GED-style CSV and GeoJSON.
+
+Each format's row is mapped to an event body and checked by the write path's own model
+(``EventUpdate``); a bad value raises ``RowError`` naming its column, a file that cannot be
+read at all ``ImportFileError``.
+"""
+
+import csv
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from app.domain.bodies import EventUpdate
+from app.ingest.places import open_text
+
+csv.field_size_limit(10_000_000)
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be imported (unknown format, not UTF-8, broken JSON)."""
+
+
+class RowError(ValueError):
+    def __init__(self, column: str, reason: str) -> None:
+        super().__init__(reason)
+        self.column, self.reason = column, reason
+
+
+@dataclass(frozen=True)
+class Citation:
+    source: str  # display name; its slug is derived
+    kind: str
+    url: str | None = None
+    published_at: datetime | None = None
+    excerpt: str | None = None
+    stance: str = "reports"
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    external_id: str
+    event: EventUpdate
+    place_name: str | None
+    citations: tuple[Citation, ...]
+
+
+def _date(value: str, column: str) -> datetime:
+    for pattern in ("%Y-%m-%d", "%d %B %Y", "%d-%B-%Y"):
+        try:
+            return datetime.strptime(value.strip(), pattern).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    raise RowError(column, f"{value!r} is not a date (YYYY-MM-DD)")
+
+
+def _int(value: str, column: str, default: int | None = None) -> int | None:
+    value = value.strip()
+    if not value:
+        return default
+    if not re.fullmatch(r"-?\d+", value):
+        raise RowError(column, f"{value!r} is not a whole number")
+    return int(value)
+
+
+def _float(value: str, column: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise RowError(column, f"{value!r} is not a number") from None
+
+
+def _code(table: dict[int, str], value: str, column: str) -> str:
+    code = _int(value, column)
+    if code not in table:
+        raise RowError(column, f"unknown code {value!r}; expected one of {sorted(table)}")
+    return table[code]
+
+
+ACLED_TYPES = {
+    "battles": "battle",
+    "violence against civilians": "violence_against_civilians",
+    "protests": "protest",
+    "riots": "protest",
+    "strategic developments": "other",
+    "explosions/remote violence": "explosion",
+}
+ACLED_SUBTYPES = {
+    "shelling/artillery/missile attack": "shelling",
+    "air/drone strike": "airstrike",
+    "non-violent transfer of territory": "territorial_change",
+    "government regains territory": "territorial_change",
+    "non-state actor overtakes territory": "territorial_change",
+}
+ACLED_TIME = {1: "day", 2: "week", 3: "month"}
+ACLED_GEO = {1: "settlement", 2: "near", 3: "region"}
+UCDP_TIME = {1: "day", 2: "week", 3: "month", 4: "year", 5: "year"}
+UCDP_WHERE = {1: "exact", 2: "near", 3: "district", 4: "region", 5: "region", 6: "country",
+              7: "country"}  # fmt: skip
+UCDP_VIOLENCE = {1: "battle", 2: "battle", 3: "violence_against_civilians"}
+PLACE_SUFFIX = re.compile(r"\s+(town|village|city|settlement)$", re.I)
+
+
+def _point(lon: str, lat: str) -> dict[str, Any]:
+    return {"type": "Point", "coordinates": [_float(lon, "longitude"), _float(lat, "latitude")]}
+
+
+def acled_row(raw: dict[str, str]) -> tuple[str, dict[str, Any], str | None, list[Citation]]:
+    kind = raw.get("event_type", "").strip()
+    sub = raw.get("sub_event_type", "").strip()
+    event_type = ACLED_SUBTYPES.get(sub.lower()) or ACLED_TYPES.get(kind.lower())
+    if event_type is None:
+        raise RowError("event_type", f"unknown ACLED event type {kind!r}")
+    location = raw.get("location", "").strip()
+    citations = [Citation(name.strip(), "media")
+                 for name in raw.get("source", "").split(";") if name.strip()]  # fmt: skip
+    event = {
+        "title": f"{sub or kind} in {location}" if location else sub or kind,
+        "description": raw.get("notes") or None,
+        "event_type": event_type, "sub_event_type": sub or None,
+        "actors": [a.strip() for a in (raw.get("actor1", ""), raw.get("actor2", "")) if a.strip()],
+        "fatalities": _int(raw.get("fatalities", ""), "fatalities"),
+        "occurred_at": _date(raw.get("event_date", ""), "event_date"),
+        "time_precision": _code(ACLED_TIME, raw.get("time_precision") or "1", "time_precision"),
+        "location_precision": _code(ACLED_GEO, raw.get("geo_precision") or "1", "geo_precision"),
+        "geometry": _point(raw.get("longitude", ""), raw.get("latitude", "")),
+        "tags": [t for t in (raw.get("admin1", "").strip(),) if t],
+    }  # fmt: skip
+    return raw.get("event_id_cnty", "").strip(), event, location or None, citations
+
+
+def ucdp_row(raw: dict[str, str]) -> tuple[str, dict[str, Any], str | None, list[Citation]]:
+    start = _date(raw.get("date_start", ""), "date_start")
+    end = _date(raw.get("date_end", "") or raw.get("date_start", ""), "date_end")
+    offices = [s.strip() for s in raw.get("source_office", "").split(";")]
+    dates = [s.strip() for s in raw.get("source_date", "").split(";")]
+    citations = []
+    for office, published in dict(zip(offices, dates + [""] * len(offices), strict=False)).items():
+        if office:
+            when = _date(published, "source_date") if published else None
+            citations.append(Citation(office, "media", published_at=when))
+    citations.append(Citation("UCDP Georeferenced Event Dataset", "research",
+                              excerpt=(raw.get("source_article") or None)))  # fmt: skip
+    where = PLACE_SUFFIX.sub("", raw.get("where_coordinates", "").strip())
+    event = {
+        "title": f"{raw.get('dyad_name', '').strip() or 'Violence'} near {where or 'unknown'}",
+        "description": raw.get("where_description") or None,
+        "event_type": _code(UCDP_VIOLENCE, raw.get("type_of_violence", ""), "type_of_violence"),
+        "actors": [a.strip() for a in (raw.get("side_a", ""), raw.get("side_b", "")) if a.strip()],
+        "fatalities": _int(raw.get("best", ""), "best"),
+        "occurred_at": start,
+        "occurred_until": end + timedelta(days=1),  # the last day, whole: [start, end + 1 day)
+        "time_precision": _code(UCDP_TIME, raw.get("date_prec", ""), "date_prec"),
+        "location_precision": _code(UCDP_WHERE, raw.get("where_prec", ""), "where_prec"),
+        "geometry": _point(raw.get("longitude", ""), raw.get("latitude", "")),
+    }  # fmt: skip
+    return raw.get("id", "").strip(), event, where or None, citations
+
+
+def geojson_row(feature: dict[str, Any]) -> tuple[str, dict[str, Any], str | None, list[Citation]]:
+    props = dict(feature.get("properties") or {})
+    external_id = str(props.pop("external_id", "") or feature.get("id") or "")
+    place = props.pop("place", None)
+    citations = [
+        Citation(c.get("source", ""), "media", c.get("url"), c.get("published_at") and
+                 _date(c["published_at"][:10], "citations"), c.get("excerpt"),
+                 c.get("stance", "reports"))
+        for c in props.pop("citations", None) or []
+    ]  # fmt: skip
+    props.pop("dataset", None)
+    return external_id, {**props, "geometry": feature.get("geometry")}, place, citations
+
+
+Mapper = Callable[[Any], tuple[str, dict[str, Any], str | None, list[Citation]]]
+COLUMN_OF_FIELD = {"geometry": "latitude/longitude", "occurred_at": "date",
+                   "occurred_until": "date"}  # fmt: skip
+
+
+def sniff(path: Path) -> str:
+    try:
+        with open_text(path) as handle:
+            head = handle.read(65_536)
+    except UnicodeDecodeError:
+        raise ImportFileError("the file is not UTF-8 text") from None
+    if head.lstrip().startswith("{"):
+        return "geojson"
+    first_line = head.splitlines()[0] if head else ""
+    header = {h.strip().lower() for h in next(csv.reader([first_line]), [])}
+    if "event_id_cnty" in header:
+        return "acled"
+    if {"date_start", "where_prec"} <= header:
+        return "ucdp"
+    raise ImportFileError("not an ACLED-style CSV, a UCDP GED-style CSV or GeoJSON")
+
+
+def raw_rows(path: Path, fmt: str) -> Iterator[tuple[int, Any]]:
+    """(line number, raw row) pairs; GeoJSON features are numbered from 1."""
+    if fmt == "geojson":
+        try:
+            with open_text(path) as handle:
+                features = json.load(handle).get("features")
+        except (ValueError, AttributeError):
+            raise ImportFileError("not a GeoJSON FeatureCollection") from None
+        if not isinstance(features, list):
+            raise ImportFileError("not a GeoJSON FeatureCollection")
+        yield from enumerate(features, start=1)
+        return
+    with open_text(path) as handle:
+        reader = csv.DictReader(handle)
+        try:
+            for raw in reader:
+                yield reader.line_num, {(k or "").strip().lower(): v or "" for k, v in raw.items()}
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise ImportFileError(f"line {reader.line_num}: {exc}") from None
+
+
+def parse_row(mapper: Mapper, raw: Any) -> ImportRow:
+    external_id, values, place, citations = mapper(raw)
+    if not external_id:
+        raise RowError("external_id", "every row needs an id")
+    try:
+        event = EventUpdate.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "row"
+        raise RowError(COLUMN_OF_FIELD.get(name, name), first["msg"]) from None
+    return ImportRow(external_id, event, place, tuple(citations))
+
+
+MAPPERS: dict[str, Mapper] = {"acled": acled_row, "ucdp": ucdp_row, "geojson": geojson_row}

@@ -1,0 +1,237 @@
+"""Staging and merging an event import: COPY into temp tables, then set-based SQL.
+
+Rows are COPYed in chunks (flat memory), places are resolved by name near the row's point or
+created, and the merge keyed by `(dataset, external_id)` inserts new rows, updates changed
+ones (a new version and a revision) and leaves identical ones alone.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.domain.names import fold_name
+from app.ingest.event_rows import ImportRow
+from app.ingest.places import slugify
+from app.store.revisions import record_changed_revisions
+
+CHUNK_ROWS = 5_000
+MAX_REPORTED = 1_000  # rejected rows listed in a report; the count is always exact
+NEAR_METRES = 25_000  # how far a named place may be from the row's point to be "it"
+
+
+@dataclass
+class ImportReport:
+    format: str
+    dataset: str
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected_count: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    written: bool = False
+
+    def reject(self, line: int, column: str, reason: str) -> None:
+        self.rejected_count += 1
+        if len(self.rejected) < MAX_REPORTED:
+            self.rejected.append({"line": line, "column": column, "reason": reason})
+
+
+STAGE_TABLES = """
+CREATE TEMP TABLE import_events (
+    line int, external_id text, title text, description text, event_type text,
+    sub_event_type text, actors text[], fatalities int, occurred_at timestamptz,
+    occurred_until timestamptz, time_precision text, location_precision text,
+    verification text, explicit boolean, tags text[], lon float8, lat float8, place_id bigint
+) ON COMMIT DROP;
+CREATE TEMP TABLE import_citations (
+    external_id text, source_slug text, source_name text, source_kind text, url text,
+    published_at timestamptz, stance text, excerpt text
+) ON COMMIT DROP;
+CREATE TEMP TABLE import_changed (id bigint PRIMARY KEY, inserted boolean) ON COMMIT DROP;
+SET LOCAL statement_timeout = 0
+"""
+_DUPLICATES = """
+SELECT external_id, min(line) AS first, array_agg(line ORDER BY line) AS lines
+FROM import_events GROUP BY external_id HAVING count(*) > 1 ORDER BY first LIMIT 1000
+"""
+_DROP_LATER_DUPLICATES = """
+DELETE FROM import_events a USING import_events b
+WHERE a.external_id = b.external_id AND a.line > b.line
+"""
+_SOURCES = """
+INSERT INTO sources (slug, name, kind)
+SELECT DISTINCT ON (source_slug) source_slug, source_name, source_kind FROM import_citations
+ORDER BY source_slug
+ON CONFLICT (slug) DO NOTHING
+"""
+_FIELDS = ("title, description, event_type, sub_event_type, actors, fatalities, occurred_at, "
+           "occurred_until, time_precision, place_id, geom, location_precision, tags")  # fmt: skip
+_MERGE = f"""
+WITH merged AS (
+    INSERT INTO events AS e (dataset, external_id, {_FIELDS}, verification,
+                             verification_explicit)
+    SELECT :dataset, s.external_id, s.title, s.description, s.event_type, s.sub_event_type,
+           s.actors, s.fatalities, s.occurred_at, s.occurred_until, s.time_precision,
+           s.place_id, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), s.location_precision,
+           s.tags, COALESCE(s.verification, 'unverified'), s.explicit
+    FROM import_events s
+    ORDER BY s.external_id  -- one lock order, so concurrent imports never deadlock
+    ON CONFLICT (dataset, external_id) DO UPDATE SET
+        ({_FIELDS}, verification, verification_explicit) =
+        (EXCLUDED.title, EXCLUDED.description, EXCLUDED.event_type, EXCLUDED.sub_event_type,
+         EXCLUDED.actors, EXCLUDED.fatalities, EXCLUDED.occurred_at, EXCLUDED.occurred_until,
+         EXCLUDED.time_precision, EXCLUDED.place_id, EXCLUDED.geom, EXCLUDED.location_precision,
+         EXCLUDED.tags,
+         CASE WHEN EXCLUDED.verification_explicit THEN EXCLUDED.verification
+              ELSE e.verification END,
+         EXCLUDED.verification_explicit),
+        version = e.version + 1, updated_at = now()
+    WHERE e.deleted_at IS NULL AND (
+        (e.title, e.description, e.event_type, e.sub_event_type, e.actors, e.fatalities,
+         e.occurred_at, e.occurred_until, e.time_precision, e.place_id, e.location_precision,
+         e.tags, e.verification_explicit)
+        IS DISTINCT FROM
+        (EXCLUDED.title, EXCLUDED.description, EXCLUDED.event_type, EXCLUDED.sub_event_type,
+         EXCLUDED.actors, EXCLUDED.fatalities, EXCLUDED.occurred_at, EXCLUDED.occurred_until,
+         EXCLUDED.time_precision, EXCLUDED.place_id, EXCLUDED.location_precision, EXCLUDED.tags,
+         EXCLUDED.verification_explicit)
+        OR NOT ST_Equals(e.geom, EXCLUDED.geom)
+        OR (EXCLUDED.verification_explicit AND e.verification <> EXCLUDED.verification))
+    RETURNING e.id, (xmax = 0) AS inserted
+)
+INSERT INTO import_changed SELECT id, inserted FROM merged
+"""
+# New citations (NULL URLs compare equal here, unlike in the unique index).
+_CITE = """
+WITH added AS (
+    INSERT INTO event_sources (event_id, source_id, url, published_at, stance, excerpt)
+    SELECT DISTINCT ON (e.id, src.id, c.url, c.stance) e.id, src.id, c.url, c.published_at,
+           c.stance, c.excerpt
+    FROM import_citations c
+    JOIN events e ON e.dataset = :dataset AND e.external_id = c.external_id
+    JOIN sources src ON src.slug = c.source_slug
+    WHERE e.deleted_at IS NULL AND NOT EXISTS (
+        SELECT 1 FROM event_sources x WHERE x.event_id = e.id AND x.source_id = src.id
+          AND x.url IS NOT DISTINCT FROM c.url AND x.stance = c.stance)
+    ORDER BY e.id, src.id, c.url, c.stance
+    RETURNING event_id
+), touched AS (
+    INSERT INTO import_changed SELECT DISTINCT event_id, false FROM added
+    ON CONFLICT (id) DO NOTHING RETURNING id
+)
+UPDATE events SET version = version + 1, updated_at = now()
+WHERE id IN (SELECT id FROM touched)
+"""
+# Only rows whose status changes: every event update rebuilds its Feature text (0009).
+_DERIVED = "derived_verification(ARRAY(SELECT stance FROM event_sources WHERE event_id = e.id))"
+_DERIVE = f"""
+UPDATE events e SET verification = {_DERIVED}
+FROM import_changed c WHERE c.id = e.id AND NOT e.verification_explicit
+  AND e.verification IS DISTINCT FROM {_DERIVED}
+"""
+_COUNTS = (
+    "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) "
+    "FROM import_changed"
+)
+_FIND_PLACE = text(
+    """
+    SELECT p.id FROM place_names n JOIN places p ON p.id = n.place_id
+    WHERE n.name_key = :key AND (CAST(:near AS boolean) IS FALSE OR ST_DWithin(
+        p.geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :metres))
+    ORDER BY p.geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), p.id LIMIT 1
+    """
+)
+_NEW_PLACE = text(
+    """
+    WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom),
+    parent AS (
+        SELECT r.id, r.country_code FROM places r, pt
+        WHERE r.boundary IS NOT NULL AND ST_Contains(r.boundary, pt.geom)
+        ORDER BY ST_Area(r.boundary) LIMIT 1
+    )
+    INSERT INTO places (slug, name, kind, country_code, parent_id, geom)
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM places WHERE slug = :slug)
+                THEN :slug || '-' || (SELECT count(*) + 1 FROM places WHERE slug LIKE :slug || '-%')
+                ELSE :slug END,
+           :name, 'settlement', (SELECT country_code FROM parent), (SELECT id FROM parent), pt.geom
+    FROM pt
+    RETURNING id
+    """
+)
+_NEW_NAME = text(
+    "INSERT INTO place_names (place_id, name, lang, name_key) VALUES (:id, :name, 'und', :key)"
+)
+POINT_PRECISIONS = {"exact", "near", "settlement"}
+
+
+class Importer:
+    """One import: a connection in a transaction, a place cache and the report."""
+
+    def __init__(self, conn: AsyncConnection, report: ImportReport) -> None:
+        self.conn, self.report = conn, report
+        self.places: dict[tuple[str, int, int], int | None] = {}
+        self.events: list[tuple[Any, ...]] = []
+        self.citations: list[tuple[Any, ...]] = []
+
+    async def place_id(self, row: ImportRow) -> int | None:
+        """The named place near the row's point, or a new settlement there."""
+        if row.place_name is None or not (key := fold_name(row.place_name)):
+            return None
+        assert row.event.geometry is not None
+        lon, lat = row.event.geometry.coordinates[:2]
+        near = row.event.location_precision.value in POINT_PRECISIONS
+        cache_key = (key, round(lon * 100), round(lat * 100)) if near else (key, 0, 0)
+        if cache_key in self.places:
+            return self.places[cache_key]
+        params = {"key": key, "near": near, "lon": lon, "lat": lat, "metres": NEAR_METRES}
+        found = (await self.conn.execute(_FIND_PLACE, params)).scalar()
+        if found is None and near:
+            new = {"slug": slugify(row.place_name), "name": row.place_name, "lon": lon, "lat": lat}
+            found = (await self.conn.execute(_NEW_PLACE, new)).scalar_one()
+            await self.conn.execute(_NEW_NAME, {"id": found, "name": row.place_name, "key": key})
+        self.places[cache_key] = found
+        return int(found) if found is not None else None
+
+    async def add(self, line: int, row: ImportRow) -> None:
+        event = row.event
+        lon, lat = event.geometry.coordinates[:2] if event.geometry else (None, None)
+        self.events.append((
+            line, row.external_id, event.title, event.description, event.event_type.value,
+            event.sub_event_type, event.actors, event.fatalities, event.occurred_at,
+            event.occurred_until, event.time_precision.value, event.location_precision.value,
+            event.verification.value if event.verification else None,
+            event.verification is not None, event.tags, lon, lat, await self.place_id(row),
+        ))  # fmt: skip
+        for c in row.citations:
+            self.citations.append((row.external_id, slugify(c.source), c.source[:500], c.kind,
+                                   c.url, c.published_at, c.stance, c.excerpt))  # fmt: skip
+        if len(self.events) >= CHUNK_ROWS:
+            await self.flush()
+
+    async def flush(self) -> None:
+        raw = (await self.conn.get_raw_connection()).driver_connection
+        assert raw is not None
+        await raw.copy_records_to_table("import_events", records=self.events)
+        await raw.copy_records_to_table("import_citations", records=self.citations)
+        self.events, self.citations = [], []
+
+    async def duplicates(self, partial: bool) -> None:
+        for row in (await self.conn.execute(text(_DUPLICATES))).all():
+            reason = f"duplicate of line {row.first} ({row.external_id!r})"
+            for line in row.lines[1:]:
+                self.report.reject(line, "external_id", reason)
+        if partial:
+            await self.conn.execute(text(_DROP_LATER_DUPLICATES))
+
+    async def merge(self, dataset: str, who: str) -> None:
+        params = {"dataset": dataset}
+        await self.conn.execute(text(_SOURCES))
+        await self.conn.execute(text(_MERGE), params)
+        await self.conn.execute(text(_CITE), params)
+        await self.conn.execute(text(_DERIVE))
+        await record_changed_revisions(self.conn, who)
+        inserted, updated = (await self.conn.execute(text(_COUNTS))).one()
+        self.report.inserted, self.report.updated = int(inserted), int(updated)

@@ -1,0 +1,96 @@
+"""Bulk event imports: ACLED-style CSV, UCDP GED-style CSV and GeoJSON, all or nothing.
+
+One pass over the file, in one transaction: each row is mapped to an event and validated
+(a bad row is reported with its line, column and reason), good rows are COPYed into a
+staging table in chunks (flat memory), places are resolved by name near the row's point or
+created, and at the end everything is merged with set-based SQL keyed by
+`(dataset, external_id)`: new rows are inserted, changed rows updated (a new version and a
+revision), identical rows left alone. Unless `partial` is asked for, one bad row rolls the
+whole transaction back, so the database is exactly as before.
+"""
+
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.ingest.event_rows import MAPPERS, RowError, parse_row, raw_rows, sniff
+from app.ingest.event_staging import CHUNK_ROWS, STAGE_TABLES, Importer, ImportReport
+from app.store.repository import execute_script
+
+
+class _Rollback(Exception):
+    """Leave the transaction without writing (the report says why)."""
+
+
+RETRIES = 3
+# unique_violation (a place created meanwhile), serialization_failure, deadlock_detected
+RETRYABLE = {"23505", "40001", "40P01"}
+
+
+def _worth_retrying(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in RETRYABLE or isinstance(exc, IntegrityError)
+
+
+async def _import_once(
+    engine: AsyncEngine,
+    path: Path,
+    report: ImportReport,
+    who: str,
+    partial: bool,
+    progress: Callable[[int], None] | None,
+) -> None:
+    mapper = MAPPERS[report.format]
+    try:
+        async with engine.begin() as conn:
+            await execute_script(conn, STAGE_TABLES)
+            importer = Importer(conn, report)
+            for line, raw in raw_rows(path, report.format):
+                report.rows += 1
+                try:
+                    await importer.add(line, parse_row(mapper, raw))
+                except RowError as exc:
+                    report.reject(line, exc.column, exc.reason)
+                if progress and report.rows % CHUNK_ROWS == 0:
+                    progress(report.rows)
+            await importer.flush()
+            await importer.duplicates(partial)
+            if report.rejected_count and not partial:
+                raise _Rollback
+            await importer.merge(report.dataset, who)
+            changed = report.rejected_count + report.inserted + report.updated
+            report.unchanged = report.rows - changed
+            report.written = True
+    except _Rollback:
+        pass
+
+
+async def import_events(
+    engine: AsyncEngine,
+    path: Path,
+    dataset: str,
+    who: str,
+    *,
+    partial: bool = False,
+    fmt: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Import one file; see the module docstring for the rules.
+
+    A concurrent import that creates the same new place first, or a lock conflict, makes the
+    transaction fail as a whole; it is then run again (the other import's work is visible
+    by then), a few times at most.
+    """
+    fmt = fmt or sniff(path)
+    for attempt in range(1, RETRIES + 1):
+        report = ImportReport(fmt, dataset)
+        try:
+            await _import_once(engine, path, report, who, partial, progress)
+        except DBAPIError as exc:
+            if attempt == RETRIES or not _worth_retrying(exc):
+                raise
+            continue
+        break
+    report.rejected.sort(key=lambda r: r["line"])
+    return report

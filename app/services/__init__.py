@@ -1,0 +1,1 @@
+"""Use-cases: reads, writes, gazetteer, stats, history, keys; imports store, geo, domain."""

@@ -1,0 +1,38 @@
+"""/health and /ready: liveness of the process, readiness of the database."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.domain.errors import ServiceUnavailable
+from app.store import repository
+from app.store.engine import get_engine
+from app.store.migrate import head_revision
+from app.web.params.common import forbid_unknown_params
+
+router = APIRouter(tags=["operations"], dependencies=[Depends(forbid_unknown_params)])
+
+
+@router.get("/health", summary="The process is up (touches no database)")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/ready",
+    summary="The database answers and its schema is at the migration head",
+    responses={503: {"description": "Database unreachable or not migrated"}},
+)
+async def ready(engine: Annotated[AsyncEngine, Depends(get_engine)]) -> dict[str, Any]:
+    try:
+        current = await repository.fetch_scalar(
+            engine, text("SELECT version_num FROM alembic_version")
+        )
+    except Exception as exc:
+        raise ServiceUnavailable("The database is unreachable or not migrated.") from exc
+    head = head_revision()
+    if current != head:
+        raise ServiceUnavailable(f"The schema is at {current}, the code expects {head}.")
+    return {"status": "ready", "migration": current}
