@@ -64,13 +64,13 @@ async def event_export(
     if flat:
         stmt = event_sql.events_csv_page(f, query.page, query.properties)
     else:
-        stmt = event_sql.events_page(f, query.page, query.properties, query.as_of is None)
+        stmt = event_sql.events_page(f, query.page, query.properties)
     stmt = _known_at(stmt.limit(None), query.as_of)
     return await repository.stream_rows(engine, stmt, chunk_rows)
 
 
 def _known_at(stmt: Select[Any], as_of: datetime | None) -> Select[Any]:
-    """The statement over the present, or over the past rebuilt from history."""
+    """The statement over the present, or over the versions valid at ``as_of``."""
     return stmt if as_of is None else asof.as_of(stmt, as_of)
 
 

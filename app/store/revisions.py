@@ -1,4 +1,8 @@
-"""Event history: a full snapshot row per change, written inside the change's transaction."""
+"""Event history: a revision row per change, written inside the change's transaction.
+
+Each row holds a full snapshot and the event's columns as they are after the change; the
+trigger of migration 0011 closes the version it supersedes.
+"""
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -19,18 +23,35 @@ _SNAPSHOT = """
             FROM event_sources es JOIN sources s ON s.id = es.source_id
             WHERE es.event_id = e.id), '[]'::jsonb))
 """
+# The event's columns each revision keeps (migration 0011); `during` is computed from them.
+_COLUMNS = (
+    "dataset, external_id, title, description, event_type, sub_event_type, actors, fatalities,"
+    " occurred_at, occurred_until, time_precision, place_id, geom, location_precision,"
+    " verification, verification_explicit, source_count, tags, created_at, updated_at,"
+    " deleted_at, feature"
+)
+_INSERT = (
+    "INSERT INTO event_revisions (event_id, version, changed_by, operation, snapshot, changed_at,"
+    " " + _COLUMNS + ")"
+)
+_FROM_EVENT = ", e." + _COLUMNS.replace(", ", ", e.")
 # Constant fragments only (no input reaches these strings).
 _RECORD = text(
-    "INSERT INTO event_revisions (event_id, version, changed_by, operation, snapshot, changed_at)"
-    " SELECT e.id, e.version, :changed_by, :operation, " + _SNAPSHOT + ", e.updated_at"
-    " FROM events e WHERE e.id = :event_id"
+    _INSERT
+    + " SELECT e.id, e.version, :changed_by, :operation, "
+    + _SNAPSHOT
+    + ", e.updated_at"
+    + _FROM_EVENT
+    + " FROM events e WHERE e.id = :event_id"
 )
 # Bulk writes list what they changed in a temp table import_changed(id, inserted).
 _RECORD_CHANGED = text(
-    "INSERT INTO event_revisions (event_id, version, changed_by, operation, snapshot, changed_at)"
-    " SELECT e.id, e.version, :changed_by,"
-    " CASE WHEN c.inserted THEN 'create' ELSE 'update' END, " + _SNAPSHOT + ", e.updated_at"
-    " FROM events e JOIN import_changed c ON c.id = e.id"
+    _INSERT + " SELECT e.id, e.version, :changed_by,"
+    " CASE WHEN c.inserted THEN 'create' ELSE 'update' END, "
+    + _SNAPSHOT
+    + ", e.updated_at"
+    + _FROM_EVENT
+    + " FROM events e JOIN import_changed c ON c.id = e.id"
 )
 
 

@@ -82,7 +82,8 @@ def test_stored_features_follow_every_write(api: Api, tmp_path: Path) -> None:  
 
 
 def test_pages_serve_the_stored_text(api: Api) -> None:  # noqa: F811
-    """A page with every property reads the stored text; a property list and as_of build it."""
+    """A page with every property reads the stored text; a property list builds it, and as_of
+    reads the text its version stored when it was written."""
     created = api.create(EVENT).json()
     when = created["properties"]["updated_at"]
     execute(api.url, "ALTER TABLE events DISABLE TRIGGER events_feature")
@@ -106,3 +107,56 @@ def test_an_event_cannot_be_stored_without_its_text(api: Api) -> None:  # noqa: 
     execute(api.url, "ALTER TABLE events DISABLE TRIGGER events_feature")
     with pytest.raises(IntegrityError, match="feature"):
         execute(api.url, f"UPDATE events SET feature = NULL WHERE id = {created['id']}")
+
+
+# Migration 0011: each revision's columns, text and validity, whoever wrote it.
+OPEN_VERSIONS = """
+SELECT event_id FROM event_revisions GROUP BY event_id
+HAVING count(*) FILTER (WHERE superseded_at IS NULL) <> 1
+"""
+OVERLAPS = """
+SELECT a.id, b.id FROM event_revisions a JOIN event_revisions b
+ON a.event_id = b.event_id AND a.id < b.id AND a.valid && b.valid
+"""
+NOT_THE_EVENT = """
+SELECT r.id FROM event_revisions r JOIN events e ON e.id = r.event_id
+WHERE r.superseded_at IS NULL AND (r.version, r.feature, r.geom, r.during, r.deleted_at)
+      IS DISTINCT FROM (e.version, e.feature, e.geom, e.during, e.deleted_at)
+"""
+NOT_ITS_SNAPSHOT = "SELECT r.id FROM event_revisions r WHERE r.feature <> revision_feature_text(r)"
+
+
+def assert_revisions_true(url: str) -> int:
+    """One open version per event, no two valid at once, the open one equal to the event, and
+    every stored text the one its snapshot gives; returns how many revisions there are."""
+    for check in (OPEN_VERSIONS, OVERLAPS, NOT_THE_EVENT, NOT_ITS_SNAPSHOT):
+        assert execute(url, check) == [], check
+    [(count,)] = execute(url, "SELECT count(*) FROM event_revisions")
+    return int(count)
+
+
+def test_revisions_keep_each_version_and_when_it_was_current(
+    api: Api,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    seeded = assert_revisions_true(api.url)
+    created = api.create(EVENT)
+    location, auth = created.headers["location"], api.auth
+    edits = [
+        api.client.patch(location, content=json.dumps({"fatalities": 2, "tags": ["y"]}),
+                         headers=auth(**{"If-Match": '"1"', "Content-Type": MERGE_PATCH})),
+        api.client.post(f"{location}/sources", headers=auth(**{"If-Match": '"2"'}),
+                        json={"source": "ru-mod", "stance": "denies"}),
+        api.client.delete(location, headers=auth(**{"If-Match": '"3"'})),
+        api.client.post(f"{location}/restore", headers=auth(**{"If-Match": '"4"'})),
+    ]  # fmt: skip
+    assert [e.status_code for e in edits] == [200, 200, 204, 200]
+    run_import(api.url, write(tmp_path, "a.csv", acled_csv(ACLED)))
+    changed = [*ACLED[1][:14], "5"]  # more fatalities reported
+    again = run_import(api.url, write(tmp_path, "b.csv", acled_csv([ACLED[0], changed])))
+    assert again.updated == 1
+    assert assert_revisions_true(api.url) == seeded + 5 + len(ACLED) + 1
+    bounds = execute(api.url, "SELECT changed_at, superseded_at FROM event_revisions WHERE "
+                     f"event_id = {created.json()['id']} ORDER BY version")  # fmt: skip
+    assert [end for _, end in bounds[:-1]] == [start for start, _ in bounds[1:]]
+    assert bounds[-1][1] is None

@@ -2,7 +2,9 @@
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
 from itertools import combinations
+from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -81,3 +83,79 @@ def test_sql_verification_rule_matches_the_python_one(cluster: devdb.Cluster) ->
     sql = f"SELECT json_agg(derived_verification(s)) FROM (VALUES {rows}) v(s)"
     got = _scalar(cluster.url(TEMPLATE_DB), sql)
     assert got == [derive_verification(mix).value for mix in mixes]
+
+
+# Migration 0011 moves existing revisions (snapshots only) into the validity layout: written
+# here as revision 0010's code wrote them.
+SNAPSHOT_0010 = """
+    (to_jsonb(e) - 'during' - 'geom' - 'source_count' - 'feature')
+    || jsonb_build_object('geometry', ST_AsGeoJSON(e.geom, 6)::jsonb, 'citations', COALESCE((
+        SELECT jsonb_agg(jsonb_build_object('source', s.slug, 'stance', es.stance,
+                 'url', es.url, 'published_at', es.published_at, 'excerpt', es.excerpt)
+                 ORDER BY es.id)
+        FROM event_sources es JOIN sources s ON s.id = es.source_id
+        WHERE es.event_id = e.id), '[]'::jsonb))
+"""
+RECORD_0010 = (
+    "INSERT INTO event_revisions (event_id, version, changed_by, operation, snapshot, changed_at)"
+    f" SELECT e.id, e.version, 'test', :op, {SNAPSHOT_0010}, e.updated_at FROM events e"
+)
+HISTORY_0010 = [
+    "INSERT INTO sources (slug, name, kind) VALUES ('isw', 'ISW', 'research')",
+    "INSERT INTO events (title, event_type, occurred_at, geom, created_at, updated_at) VALUES "
+    "('Shelling', 'shelling', '2025-03-10', ST_SetSRID(ST_MakePoint(35.27, 51.19), 4326), "
+    "'2025-03-11T08:00:00Z', '2025-03-11T08:00:00Z')",
+    RECORD_0010.replace(":op", "'create'"),
+    "INSERT INTO event_sources (event_id, source_id, stance, published_at) "
+    "SELECT e.id, s.id, 'reports', '2025-03-11T09:00:00Z' FROM events e, sources s",
+    "UPDATE events SET fatalities = 3, version = 2, updated_at = '2025-03-12T10:00:00Z'",
+    RECORD_0010.replace(":op", "'update'"),
+]
+CREATED = datetime(2025, 3, 11, 8, tzinfo=UTC)
+EDITED = datetime(2025, 3, 12, 10, tzinfo=UTC)
+LAYOUT = """
+SELECT version, lower(valid), upper(valid), fatalities, source_count,
+       feature = revision_feature_text(r) AS own_text
+FROM event_revisions r ORDER BY version
+"""
+
+
+def _run(url: str, statements: list[str]) -> list[Any]:
+    async def run() -> list[Any]:
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as conn:
+                rows: list[Any] = []
+                for statement in statements:
+                    result = await conn.execute(text(statement))
+                    rows = list(result.all()) if result.returns_rows else rows
+                return rows
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def test_revisions_move_into_the_validity_layout_and_back(cluster: devdb.Cluster) -> None:
+    name = f"m_{uuid.uuid4().hex[:8]}"
+    devdb.create_database(cluster, name)
+    url = cluster.url(name)
+    snapshots = "SELECT version, snapshot::text FROM event_revisions ORDER BY version"
+    try:
+        migrate.upgrade(url, "0010")
+        _run(url, HISTORY_0010)
+        before = _run(url, [snapshots])
+        for _ in range(2):  # upgrade, downgrade, upgrade again
+            migrate.upgrade(url)
+            assert _run(url, [LAYOUT]) == [
+                (1, CREATED, EDITED, None, 0, True),
+                (2, EDITED, None, 3, 1, True),
+            ]
+            # The current version's text, built from its snapshot, is the event's own.
+            assert _run(url, ["SELECT count(*) FROM event_revisions r JOIN events e "
+                              "ON e.id = r.event_id WHERE r.version = 2 "
+                              "AND r.feature = e.feature"]) == [(1,)]  # fmt: skip
+            migrate.downgrade(url, "0010")
+            assert _run(url, [snapshots]) == before
+    finally:
+        devdb.drop_database(cluster, name)

@@ -68,12 +68,12 @@ def test_page_fetches_one_extra_row_and_never_offsets() -> None:
 
 
 def test_pages_of_stored_features_do_not_join_places() -> None:
-    """Only what names the place (built Features: property lists, as_of; CSV) joins it."""
+    """Only what names the place (built Features: property lists; CSV) joins it."""
     page = Page(limit=10)
     assert "places" not in sql(events_page(EventFilter(), page))
     assert "events.feature" in sql(events_page(EventFilter(), page))
     for built in (events_page(EventFilter(), page, ("title", "place_name")),
-                  events_page(EventFilter(), page, present=False),
+                  events_page(EventFilter(), page, stored=False),
                   events_csv_page(EventFilter(), page)):  # fmt: skip
         assert "LEFT OUTER JOIN places ON places.id = events.place_id" in sql(built)
         assert "events.feature" not in sql(built)

@@ -154,9 +154,9 @@ def event_feature(
 ) -> ColumnElement[str]:
     """The Feature text of the current row, with the chosen properties.
 
-    ``stored``: the text migration 0009 keeps for every event (every property, the present):
-    read, not built, and the page needs no join to places. A chosen property list, and past
-    rows that ``as_of`` rebuilds from history, are built here."""
+    ``stored``: the text migrations 0009 and 0011 keep for every event and every version of
+    it (every property): read, not built, and the page needs no join to places. A chosen
+    property list is built here."""
     if stored:
         feature: ColumnElement[str] = events.c.feature
     else:
@@ -170,12 +170,13 @@ def event_feature(
 
 
 def events_page(
-    f: EventFilter, page: Page, property_names: tuple[str, ...] | None = None, present: bool = True
+    f: EventFilter, page: Page, property_names: tuple[str, ...] | None = None, stored: bool = True
 ) -> Select[Any]:
     """One page of events: feature text plus the sort-key values of each row, limit + 1 rows.
 
-    ``present`` is false for a statement ``as_of`` will turn to past rows (no stored texts)."""
-    stored = present and property_names is None
+    With every property the stored Feature text is read (of the event, or of the version
+    ``as_of`` reads); ``stored=False`` builds it from the row joined to its place."""
+    stored = stored and property_names is None
     feature = event_feature(property_names, f.include_deleted, stored).label("feature")
     keys = [EVENT_SORTABLE[key.name].label(f"k{i}") for i, key in enumerate(page.sort)]
     conditions = event_conditions(f)
@@ -300,7 +301,7 @@ def events_csv_page(
 ) -> Select[Any]:
     """Like events_page, but flat columns for CSV (which name the place), then the sort keys."""
     columns = [expr.label(name) for name, expr in csv_columns(property_names).items()]
-    return events_page(f, page, property_names, present=False).with_only_columns(
+    return events_page(f, page, property_names, stored=False).with_only_columns(
         *columns, *[EVENT_SORTABLE[key.name].label(f"k{i}") for i, key in enumerate(page.sort)]
     )
 

@@ -70,13 +70,13 @@ def _shape(query: EventQuery, kind: Kind, values: dict[str, Any]) -> tuple[Hasha
 
 
 def _build(query: EventQuery, kind: Kind) -> Select[Any]:
-    f, page, present = query.filter, query.page, query.as_of is None
+    f, page = query.filter, query.page
     if kind is Kind.COUNT:
         stmt = event_sql.events_count(f)
     elif kind is Kind.CSV:
         stmt = event_sql.events_csv_page(f, page, query.properties)
     else:
-        stmt = event_sql.events_page(f, page, query.properties, present)
+        stmt = event_sql.events_page(f, page, query.properties)
         if kind is Kind.JOINED:
             stmt = event_sql.joined_page(stmt, page)
     return stmt if query.as_of is None else asof.as_of(stmt, query.as_of)
