@@ -27,6 +27,7 @@ from app.settings import Settings
 from app.store import devdb
 from app.store.engine import make_engine
 from bench.common import BENCH_DIR, BENCH_PORT, bench_database
+from bench.history import write_history
 from bench.synthetic import EXTRA_SOURCES, GENERATOR_VERSION, Generator, Place
 
 EVENT_COLUMNS = ["id", "dataset", "external_id", "title", "description", "event_type",
@@ -66,6 +67,8 @@ async def ensure_sources(conn: asyncpg.Connection) -> dict[str, int]:
 # Indexes and constraints are rebuilt after the load: one sorted build per index instead of a
 # million inserts into each, and one join instead of a trigger per row for each foreign key.
 TABLES = ("events", "event_sources")
+HISTORY = ("event_revisions",)  # loaded after the events' Feature texts (bench.history)
+ANALYZED = ("events", "event_sources", "event_tile_cells", "event_revisions")
 _DEFERRED = """
 SELECT 'constraint', conrelid::regclass::text, conname, pg_get_constraintdef(oid),
        contype::text
@@ -78,9 +81,9 @@ FROM pg_index WHERE indrelid = ANY($1::regclass[]) AND NOT indisprimary
 """
 
 
-async def drop_deferred(conn: asyncpg.Connection) -> list[str]:
+async def drop_deferred(conn: asyncpg.Connection, tables: tuple[str, ...] = TABLES) -> list[str]:
     """Drop the secondary indexes and constraints; returns the statements recreating them."""
-    rows = await conn.fetch(_DEFERRED, list(TABLES))
+    rows = await conn.fetch(_DEFERRED, list(tables))
     for kind, table, name, _definition, _type in rows:
         if kind == "constraint":
             await conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
@@ -165,7 +168,7 @@ async def loaded_marker(url: str) -> dict[str, Any] | None:
 async def refresh_statistics(url: str) -> None:
     conn = await asyncpg.connect(dsn(url))
     try:
-        await conn.execute("VACUUM (ANALYZE) events, event_sources, event_tile_cells")
+        await conn.execute(f"VACUUM (ANALYZE) {', '.join(ANALYZED)}")
     finally:
         await conn.close()
 
@@ -231,7 +234,13 @@ async def load(url: str, n: int, seed_: int, until: date) -> dict[str, Any]:
         timings["features_cleared_by"] = await write_features(conn)
         timings["features_s"] = round(time.perf_counter() - started, 1)
         started = time.perf_counter()
-        await conn.execute("VACUUM (ANALYZE) events, event_sources, event_tile_cells")
+        statements = await drop_deferred(conn, HISTORY)
+        await write_history(conn)
+        await rebuild(url, statements)
+        timings["revisions"] = await conn.fetchval("SELECT count(*) FROM event_revisions")
+        timings["history_s"] = round(time.perf_counter() - started, 1)
+        started = time.perf_counter()
+        await conn.execute(f"VACUUM (ANALYZE) {', '.join(ANALYZED)}")
         timings["vacuum_analyze_s"] = round(time.perf_counter() - started, 1)
         name = await conn.fetchval("SELECT current_database()")
         comment = json.dumps(marker(n, seed_, until)).replace("'", "''")

@@ -243,13 +243,16 @@ def fetch(url: str) -> bytes:
 
 
 def ids(body: bytes, fmt: str = "geojson") -> list[int]:
-    """Feature ids in answer order, from a FeatureCollection, NDJSON or CSV body."""
+    """Feature ids in answer order, from a FeatureCollection, NDJSON or CSV body (or the
+    versions of a history)."""
     if fmt == "csv":
         rows = csv.reader(io.StringIO(body.decode()))
         next(rows)
         return [int(row[0]) for row in rows]
     if fmt == "ndjson":
         return [json.loads(line)["id"] for line in body.splitlines() if line]
+    if fmt == "history":  # an event's revisions: their versions
+        return [int(revision["version"]) for revision in json.loads(body)["revisions"]]
     return [int(feature["id"]) for feature in json.loads(body)["features"]]
 
 

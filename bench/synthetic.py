@@ -17,7 +17,7 @@ from typing import Any
 START = datetime(2022, 2, 24, tzinfo=UTC)
 DAY = 86400.0
 DATASET = "bench"
-GENERATOR_VERSION = 3  # bump when the data changes shape: loaded databases are rebuilt
+GENERATOR_VERSION = 4  # bump when the data changes shape: loaded databases are rebuilt
 
 # (place slug, spread in degrees, phases: (from, to or None = the end, events per day)).
 # Rates are relative; intense phases are the battles everyone remembers.
@@ -214,6 +214,17 @@ def _pick(rng: random.Random, table: tuple[list[str], list[float]]) -> str:
     return keys[bisect.bisect(cumulative, rng.random() * cumulative[-1])]
 
 
+VERSION_GAP_HOURS = 9  # between two versions of a generated event (bench.history)
+# How many versions events have: 75% one, then fewer and fewer up to five.
+VERSION_SHARES = ((750, 1), (900, 2), (960, 3), (990, 4), (1000, 5))
+
+
+def versions(event_id: int) -> int:
+    """The event's number of versions, from its id alone (the rng's stream stays as it was)."""
+    share = (event_id * 2654435761) % 1000
+    return next(count for below, count in VERSION_SHARES if share < below)
+
+
 def ewkb_point(lon: float, lat: float) -> bytes:
     """A little-endian EWKB point with SRID 4326: PostGIS's binary input format."""
     return struct.pack("<BIIdd", 1, 0x20000001, 4326, lon, lat)
@@ -284,11 +295,13 @@ class Generator:
                                 ("civilian-casualties", bool(fatalities) and phase.mix == "rear"))
                 if on]  # fmt: skip
         created = occurred + timedelta(hours=rng.randint(1, 72))
-        deleted = created if rng.random() < 0.002 else None
+        version = versions(event_id)
+        updated = created + timedelta(hours=VERSION_GAP_HOURS * (version - 1))
+        deleted = updated if rng.random() < 0.002 else None
         row = (event_id, DATASET, f"bench-{event_id}", title, description, kind,
                SUB_TYPES.get(kind), actors, fatalities, occurred, until, time_precision,
                place.id, ewkb_point(lon, lat), precision, _pick(rng, self.verification), tags,
-               1, created, created, deleted)  # fmt: skip
+               version, created, updated, deleted)  # fmt: skip
         return row, "UA" if ua_side else "RU"
 
     def citations(

@@ -9,7 +9,7 @@ import argparse
 import asyncio
 import random
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -23,7 +23,12 @@ UKRAINE = (22.0, 44.0, 40.5, 52.5)
 EXPORT_ROWS = 50_000
 # The cases of issue 7 (also run against tipg and the floors), then Frontline-only ones.
 COMPARED = ("small", "medium", "large", "export")
-CASES = (*COMPARED, "within", "place", "near", "csv", "ndjson")
+# The same small, medium, large and export queries as known at a past instant (two days
+# after each window ends, when its events exist and some are between versions), and one
+# event's history.
+AS_OF = ("small_as_of", "medium_as_of", "large_as_of", "export_as_of")
+CASES = (*COMPARED, "within", "place", "near", "csv", "ndjson", *AS_OF, "history")
+AS_OF_AFTER = timedelta(days=2)
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,8 @@ class Query:
     near: tuple[float, float] | None = None
     radius_km: float | None = None
     fmt: str = "geojson"
+    as_of: datetime | None = None
+    event_id: int | None = None  # the history of this event
 
 
 def long(q: Query) -> bool:
@@ -52,6 +59,8 @@ def instant(value: datetime) -> str:
 
 
 def frontline_path(q: Query) -> str:
+    if q.event_id is not None:
+        return f"/events/{q.event_id}/history"
     params: dict[str, Any] = {}
     if q.bbox:
         params["bbox"] = ",".join(f"{v:.4f}" for v in q.bbox)
@@ -66,6 +75,8 @@ def frontline_path(q: Query) -> str:
         params["limit"] = q.limit
     if q.fmt != "geojson":
         params["f"] = q.fmt
+    if q.as_of is not None:
+        params["as_of"] = instant(q.as_of)
     path = "/events" if q.limit is not None else "/events/export"
     return f"{path}?{urllib.parse.urlencode(params)}"
 
@@ -166,13 +177,53 @@ async def build(
     for start, end in await export_windows(url, max(4, per_case // 10), rng):
         for case, fmt in (("export", "geojson"), ("csv", "csv"), ("ndjson", "ndjson")):
             cases[case].append(Query(case, start, end, fmt=fmt))
+    for case in AS_OF:
+        live = case.removesuffix("_as_of")
+        cases[case] = [replace(q, case=case, as_of=q.end + AS_OF_AFTER) for q in cases[live]]
+    last = await _max_event_id(url)
+    cases["history"] = [Query("history", sampler_start(sampler), sampler_start(sampler),
+                              fmt="history", event_id=rng.randint(1, last))
+                        for _ in range(per_case)]  # fmt: skip
     return cases
+
+
+def sampler_start(sampler: Sampler) -> datetime:
+    return datetime.fromtimestamp(sampler.start, UTC)
+
+
+async def _max_event_id(url: str) -> int:
+    conn = await asyncpg.connect(dsn(url))
+    try:
+        return int(await conn.fetchval("SELECT max(id) FROM events"))
+    finally:
+        await conn.close()
+
+
+# As known at $3: each event's latest revision recorded by then, from its JSON snapshot alone
+# (the definition, not the validity columns the server reads).
+KNOWN_THEN = """(
+    SELECT k.event_id AS id, (k.s->>'deleted_at')::timestamptz AS deleted_at,
+           ST_SetSRID(ST_GeomFromGeoJSON(k.s->'geometry'), 4326) AS geom,
+           (k.s->>'occurred_at')::timestamptz AS occurred_at,
+           CASE WHEN k.s->>'occurred_until' IS NULL OR k.s->>'occurred_until' = k.s->>'occurred_at'
+                THEN tstzrange((k.s->>'occurred_at')::timestamptz,
+                               (k.s->>'occurred_at')::timestamptz, '[]')
+                ELSE tstzrange((k.s->>'occurred_at')::timestamptz,
+                               (k.s->>'occurred_until')::timestamptz, '[)') END AS during
+    FROM (SELECT DISTINCT ON (event_id) event_id, snapshot AS s FROM event_revisions
+          WHERE changed_at <= $3 ORDER BY event_id, version DESC) k
+)"""
 
 
 async def expected_ids(conn: asyncpg.Connection, q: Query) -> list[int]:
     """The ids a query must return, by plain SQL written from the README's definitions."""
+    if q.event_id is not None:
+        sql = "SELECT version FROM event_revisions WHERE event_id = $1 ORDER BY version"
+        return [row[0] for row in await conn.fetch(sql, q.event_id)]
     where = ["e.deleted_at IS NULL", "e.during && tstzrange($1, $2, '[]')"]
     args: list[Any] = [q.start, q.end]
+    if q.as_of is not None:
+        args.append(q.as_of)
 
     def arg(value: Any) -> str:
         args.append(value)
@@ -192,5 +243,6 @@ async def expected_ids(conn: asyncpg.Connection, q: Query) -> list[int]:
         point = f"ST_MakePoint({arg(q.near[0])}, {arg(q.near[1])})::geography"
         where.append(f"ST_DWithin(e.geom::geography, {point}, {arg(q.radius_km * 1000.0)})")
     limit = "" if q.limit is None else f" LIMIT {int(q.limit)}"
-    sql = f"SELECT e.id FROM events e WHERE {' AND '.join(where)} ORDER BY e.occurred_at, e.id"
+    table = "events" if q.as_of is None else KNOWN_THEN
+    sql = f"SELECT e.id FROM {table} e WHERE {' AND '.join(where)} ORDER BY e.occurred_at, e.id"
     return [row[0] for row in await conn.fetch(sql + limit, *args)]

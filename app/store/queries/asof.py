@@ -12,7 +12,7 @@ start and event).
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Select, bindparam, select, text
+from sqlalchemy import DateTime, Select, bindparam, cast, select, text
 from sqlalchemy.sql.selectable import CTE
 
 from app.store.models import Event, EventRevision
@@ -28,7 +28,7 @@ SELECT c.n AS id, r.event_id, src.id AS source_id,
 FROM event_revisions r
 CROSS JOIN LATERAL jsonb_array_elements(r.snapshot->'citations') WITH ORDINALITY AS c(item, n)
 JOIN sources src ON src.slug = c.item->>'source'
-WHERE r.valid @> :as_of
+WHERE r.valid @> CAST(:as_of AS timestamptz)
 """
 
 
@@ -42,7 +42,9 @@ def _events_then(instant: datetime) -> CTE:
         (revisions.c.event_id if name == "id" else revisions.c[name]).label(name)
         for name in (column.name for column in Event.__table__.c)
     ]
-    valid_then = revisions.c.valid.op("@>", is_comparison=True)(_instant(instant))
+    # Cast, so that `valid @> instant` is range-contains-element however it is rendered.
+    instant_then = cast(_instant(instant), DateTime(timezone=True))
+    valid_then = revisions.c.valid.op("@>", is_comparison=True)(instant_then)
     return select(*columns).where(valid_then).cte("events").prefix_with("NOT MATERIALIZED")
 
 
