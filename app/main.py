@@ -18,7 +18,7 @@ from app.store.engine import make_engine, resolve_database_url
 from app.web.auth import require
 from app.web.limits import BodySizeLimit
 from app.web.problems import install_error_handlers
-from app.web.routers import events, health, imports, ogc, places, webmap, writes
+from app.web.routers import events, feeds, health, imports, ogc, places, webmap, writes
 from app.web.routers import stats as stats_api
 from app.web.routers import tiles as tiles_api
 
@@ -112,7 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Data reads need a read key only when FRONTLINE_REQUIRE_READ_KEY is set (see app.web.auth);
     # writes check their own scope; health, docs and the map page stay open.
     read_guard = [Depends(require(Scope.READ))]
-    for module in (ogc, events, places, tiles_api, stats_api):
+    for module in (ogc, events, places, tiles_api, stats_api, feeds):
         app.include_router(module.router, dependencies=read_guard)
     for module in (health, writes, imports, webmap):
         app.include_router(module.router)

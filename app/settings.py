@@ -3,7 +3,7 @@
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +59,12 @@ class Settings(BaseSettings):
         default=1200, description="Write attempts per client address, failed ones too (0: none)."
     )
     max_import_bytes: int = Field(default=512 * 1_048_576, description="Largest import upload.")
+    acled_url: str = Field(default="https://acleddata.com", description="ACLED's API (sync).")
+    acled_username: str | None = Field(default=None, description="ACLED account e-mail (sync).")
+    acled_password: SecretStr | None = Field(
+        default=None, description="ACLED account password (sync); never logged."
+    )
+    feed_page_size: int = Field(default=5000, ge=1, le=5000, description="Rows per feed page.")
 
 
 @lru_cache

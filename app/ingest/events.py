@@ -9,11 +9,12 @@ revision), identical rows left alone. Unless `partial` is asked for, one bad row
 whole transaction back, so the database is exactly as before.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.ingest.event_rows import MAPPERS, RowError, parse_row, raw_rows, sniff
 from app.ingest.event_staging import CHUNK_ROWS, STAGE_TABLES, Importer, ImportReport
@@ -33,6 +34,39 @@ def _worth_retrying(exc: DBAPIError) -> bool:
     return getattr(exc.orig, "sqlstate", None) in RETRYABLE or isinstance(exc, IntegrityError)
 
 
+async def merge_rows(
+    conn: AsyncConnection,
+    rows: Iterable[tuple[int, Any]],
+    report: ImportReport,
+    who: str,
+    partial: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> bool:
+    """Map, check, stage and merge raw rows inside the caller's transaction (a file's, or one
+    page of a feed). False when rows were rejected and nothing may be written: the caller
+    rolls back."""
+    mapper = MAPPERS[report.format]
+    await execute_script(conn, STAGE_TABLES)
+    importer = Importer(conn, report)
+    for line, raw in rows:
+        report.rows += 1
+        try:
+            await importer.add(line, parse_row(mapper, raw))
+        except RowError as exc:
+            report.reject(line, exc.column, exc.reason)
+        if progress and report.rows % CHUNK_ROWS == 0:
+            progress(report.rows)
+    await importer.flush()
+    await importer.duplicates(partial)
+    if report.rejected_count and not partial:
+        return False
+    await importer.merge(report.dataset, who)
+    changed = report.rejected_count + report.inserted + report.updated
+    report.unchanged = report.rows - changed
+    report.written = True
+    return True
+
+
 async def _import_once(
     engine: AsyncEngine,
     path: Path,
@@ -41,27 +75,11 @@ async def _import_once(
     partial: bool,
     progress: Callable[[int], None] | None,
 ) -> None:
-    mapper = MAPPERS[report.format]
     try:
         async with engine.begin() as conn:
-            await execute_script(conn, STAGE_TABLES)
-            importer = Importer(conn, report)
-            for line, raw in raw_rows(path, report.format):
-                report.rows += 1
-                try:
-                    await importer.add(line, parse_row(mapper, raw))
-                except RowError as exc:
-                    report.reject(line, exc.column, exc.reason)
-                if progress and report.rows % CHUNK_ROWS == 0:
-                    progress(report.rows)
-            await importer.flush()
-            await importer.duplicates(partial)
-            if report.rejected_count and not partial:
+            if not await merge_rows(conn, raw_rows(path, report.format), report, who, partial,
+                                    progress):  # fmt: skip
                 raise _Rollback
-            await importer.merge(report.dataset, who)
-            changed = report.rejected_count + report.inserted + report.updated
-            report.unchanged = report.rows - changed
-            report.written = True
     except _Rollback:
         pass
 

@@ -13,7 +13,7 @@ NOT_A_CHANGE = frozenset({"version", "updated_at"})
 
 _REVISIONS = text(
     """
-    SELECT version, operation, changed_at, changed_by, snapshot
+    SELECT version, operation, changed_at, changed_by, note, snapshot
     FROM event_revisions WHERE event_id = :id ORDER BY version
     """
 )
@@ -41,6 +41,7 @@ async def event_history(engine: AsyncEngine, event_id: int, base_url: str) -> di
             "operation": row.operation,
             "changed_at": row.changed_at.isoformat(),
             "changed_by": row.changed_by,
+            **({"note": row.note} if row.note else {}),
             "changes": field_changes(before, row.snapshot),
         })  # fmt: skip
         before = row.snapshot

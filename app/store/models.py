@@ -290,6 +290,25 @@ class EventRevision(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     feature: Mapped[str] = mapped_column(Text, deferred=True)
+    # Why the change was made, when its writer says (a feed's deletion: migration 0012).
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Feed(Base):
+    """A live feed's state: what has been merged from upstream, and the run under way."""
+
+    __tablename__ = "feeds"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # Upstream change times (Unix seconds) merged up to: edits and additions, deletions.
+    mark: Mapped[int | None] = mapped_column(BigInteger)
+    deleted_mark: Mapped[int | None] = mapped_column(BigInteger)
+    # The unfinished run: the marks it asked from, its next page, when it started.
+    run: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_success_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
 
 
 class ApiKey(Base):

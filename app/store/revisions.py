@@ -53,6 +53,15 @@ _RECORD_CHANGED = text(
     + _FROM_EVENT
     + " FROM events e JOIN import_changed c ON c.id = e.id"
 )
+# One operation on several events at once, with the writer's reason (migration 0012).
+_RECORD_MANY = text(
+    _INSERT.replace(", feature)", ", feature, note)")
+    + " SELECT e.id, e.version, :changed_by, :operation, "
+    + _SNAPSHOT
+    + ", e.updated_at"
+    + _FROM_EVENT
+    + ", :note FROM events e WHERE e.id = ANY(:ids)"
+)
 
 
 async def record_revision(
@@ -68,3 +77,11 @@ async def record_revision(
 async def record_changed_revisions(conn: AsyncConnection, changed_by: str) -> None:
     """A revision for every event listed in the import_changed temp table."""
     await conn.execute(_RECORD_CHANGED, {"changed_by": changed_by})
+
+
+async def record_revisions(
+    conn: AsyncConnection, ids: list[int], operation: Operation, changed_by: str, note: str
+) -> None:
+    """A revision for each of the events ``ids`` after the same change, saying why."""
+    params = {"ids": ids, "operation": operation.value, "changed_by": changed_by, "note": note}
+    await conn.execute(_RECORD_MANY, params)

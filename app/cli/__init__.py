@@ -1,4 +1,4 @@
-"""`frontline`: serve, db, migrate, seed, export, keys, places import."""
+"""`frontline`: serve, db, migrate, seed, import, export, keys, places import, sync."""
 
 import argparse
 import asyncio
@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from app.cli import sync
 from app.domain.errors import FrontlineError
 from app.domain.filters import DEFAULT_EVENT_SORT, EventFilter, EventQuery, Page
 from app.domain.parsing import parse_bbox, parse_csv_list, parse_datetime
@@ -287,6 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("file")
     imp.set_defaults(func=cmd_places_import)
+    sync.add_parser(sub)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""Live feeds: clients of upstream services (ACLED) and the runs that merge what changed."""
