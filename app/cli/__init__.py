@@ -200,8 +200,12 @@ def cmd_import(args: argparse.Namespace) -> None:
         sys.exit(f"frontline import: {exc}; nothing was imported")
     for bad in report.rejected:
         print(f"line {bad['line']}: {bad['column']}: {bad['reason']}", file=sys.stderr)
+    for kept in report.warnings[:20]:
+        print(f"warning, line {kept['line']}: {kept['column']}: {kept['reason']}", file=sys.stderr)
     summary = (f"{report.rows} rows: {report.inserted} inserted, {report.updated} updated, "
                f"{report.unchanged} unchanged, {report.rejected_count} rejected")  # fmt: skip
+    if report.warning_count:
+        summary += f", {report.warning_count} values kept as text (warnings)"
     if not report.written:
         sys.exit(f"frontline import: {summary}; nothing was written (use --partial to keep "
                  "the good rows)")  # fmt: skip

@@ -9,7 +9,7 @@ import csv
 import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,8 @@ class Citation:
     published_at: datetime | None = None
     excerpt: str | None = None
     stance: str = "reports"
+    # A secondary value that did not parse, kept as text in the excerpt: (column, reason).
+    warning: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,21 @@ def _date(value: str, column: str) -> datetime:
         except ValueError:
             continue
     raise RowError(column, f"{value!r} is not a date (YYYY-MM-DD)")
+
+
+def _published(
+    source: str, kind: str, value: str | None, column: str, excerpt: str | None = None
+) -> Citation:
+    """A citation with its publication date. The date is provenance, not a core field: one
+    that does not parse never rejects the row; it stays as text in the excerpt, with a
+    warning for the report."""
+    if not value or not value.strip():
+        return Citation(source, kind, excerpt=excerpt)
+    try:
+        return Citation(source, kind, published_at=_date(value[:10], column), excerpt=excerpt)
+    except RowError as exc:
+        kept = f"published {value.strip()}" + (f"; {excerpt}" if excerpt else "")
+        return Citation(source, kind, excerpt=kept, warning=(column, f"{exc.reason}; kept as text"))
 
 
 def _int(value: str, column: str, default: int | None = None) -> int | None:
@@ -142,8 +159,7 @@ def ucdp_row(raw: dict[str, str]) -> tuple[str, dict[str, Any], str | None, list
     citations = []
     for office, published in dict(zip(offices, dates + [""] * len(offices), strict=False)).items():
         if office:
-            when = _date(published, "source_date") if published else None
-            citations.append(Citation(office, "media", published_at=when))
+            citations.append(_published(office, "media", published, "source_date"))
     citations.append(Citation("UCDP Georeferenced Event Dataset", "research",
                               excerpt=(raw.get("source_article") or None)))  # fmt: skip
     where = PLACE_SUFFIX.sub("", raw.get("where_coordinates", "").strip())
@@ -167,9 +183,8 @@ def geojson_row(feature: dict[str, Any]) -> tuple[str, dict[str, Any], str | Non
     external_id = str(props.pop("external_id", "") or feature.get("id") or "")
     place = props.pop("place", None)
     citations = [
-        Citation(c.get("source", ""), "media", c.get("url"), c.get("published_at") and
-                 _date(c["published_at"][:10], "citations"), c.get("excerpt"),
-                 c.get("stance", "reports"))
+        replace(_published(c.get("source", ""), "media", c.get("published_at"), "citations",
+                           c.get("excerpt")), url=c.get("url"), stance=c.get("stance", "reports"))
         for c in props.pop("citations", None) or []
     ]  # fmt: skip
     props.pop("dataset", None)

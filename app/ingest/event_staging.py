@@ -32,11 +32,19 @@ class ImportReport:
     rejected_count: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
     written: bool = False
+    # Secondary values that did not parse and were kept as text (the row was imported).
+    warning_count: int = 0
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     def reject(self, line: int, column: str, reason: str) -> None:
         self.rejected_count += 1
         if len(self.rejected) < MAX_REPORTED:
             self.rejected.append({"line": line, "column": column, "reason": reason})
+
+    def warn(self, line: int, column: str, reason: str) -> None:
+        self.warning_count += 1
+        if len(self.warnings) < MAX_REPORTED:
+            self.warnings.append({"line": line, "column": column, "reason": reason})
 
 
 STAGE_TABLES = """
@@ -206,6 +214,8 @@ class Importer:
             event.verification is not None, event.tags, lon, lat, await self.place_id(row),
         ))  # fmt: skip
         for c in row.citations:
+            if c.warning is not None:
+                self.report.warn(line, *c.warning)
             self.citations.append((row.external_id, slugify(c.source), c.source[:500], c.kind,
                                    c.url, c.published_at, c.stance, c.excerpt))  # fmt: skip
         if len(self.events) >= CHUNK_ROWS:

@@ -21,7 +21,7 @@ from app.ingest.events import import_events
 from app.ingest.seed import seed
 from app.services.keys import create_key
 from app.store.engine import make_engine
-from tests.conftest import client_for, dump_tables, settings_for
+from tests.conftest import client_for, dump_tables, execute, settings_for
 
 ACLED_COLUMNS = ["event_id_cnty", "event_date", "event_type", "sub_event_type", "actor1",
                  "actor2", "admin1", "location", "latitude", "longitude", "geo_precision",
@@ -319,3 +319,28 @@ def test_cli_import(seeded: str, tmp_path: Path) -> None:
                           check=False)  # fmt: skip
     assert kept.returncode == 0, kept.stderr
     assert kept.stdout.strip() == "6 rows: 5 inserted, 0 updated, 0 unchanged, 1 rejected"
+
+
+def test_a_secondary_date_that_does_not_parse_keeps_the_row(seeded: str, tmp_path: Path) -> None:
+    """A spreadsheet-style publication date (23/09/2022) is provenance, not a core field: the
+    rows import, the date stays as text in the citation's excerpt, the report warns."""
+    rows = [[*UCDP[0][:6], "01/02/2017;2017-02-02", *UCDP[0][7:]],
+            [*UCDP[1][:6], "23/09/2022", *UCDP[1][7:]]]  # fmt: skip
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([UCDP_COLUMNS, *rows])
+    report = run_import(seeded, write(tmp_path, "ged.csv", out.getvalue()), dataset="ucdp-ged")
+    assert (report.inserted, report.rejected_count, report.warning_count) == (2, 0, 2)
+    reason = "{!r} is not a date (YYYY-MM-DD); kept as text"
+    assert report.warnings == [
+        {"line": 2, "column": "source_date", "reason": reason.format("01/02/2017")},
+        {"line": 3, "column": "source_date", "reason": reason.format("23/09/2022")},
+    ]
+    sql = ("SELECT s.slug, es.published_at IS NULL, es.excerpt FROM event_sources es "
+           "JOIN sources s ON s.id = es.source_id JOIN events e ON e.id = es.event_id "
+           "WHERE e.external_id = '190001' ORDER BY s.slug")  # fmt: skip
+    cited = execute(seeded, sql)
+    assert [tuple(c) for c in cited or []] == [
+        ("interfax", False, None),
+        ("reuters", True, "published 01/02/2017"),
+        ("ucdp-georeferenced-event-dataset", True, UCDP[0][7]),
+    ]
