@@ -64,7 +64,13 @@ class Settings(BaseSettings):
     acled_password: SecretStr | None = Field(
         default=None, description="ACLED account password (sync); never logged."
     )
-    feed_page_size: int = Field(default=5000, ge=1, le=5000, description="Rows per feed page.")
+    ucdp_url: str = Field(default="https://ucdpapi.pcr.uu.se", description="UCDP's API (sync).")
+    ucdp_token: SecretStr | None = Field(
+        default=None, description="UCDP API access token (sync); never logged."
+    )
+    feed_page_size: int = Field(
+        default=5000, ge=1, le=5000, description="Rows per feed page (UCDP: at most 1000)."
+    )
 
 
 @lru_cache

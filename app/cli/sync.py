@@ -1,7 +1,8 @@
-"""`frontline sync acled`: pull what changed upstream, with progress, a dry run and clear errors.
+"""`frontline sync acled|ucdp`: pull what changed upstream, with progress, a dry run, clear errors.
 
-Credentials come from the environment (`FRONTLINE_ACLED_USERNAME`, `FRONTLINE_ACLED_PASSWORD`)
-and are never printed; `FRONTLINE_ACLED_URL` points elsewhere (a mirror, the test emulator).
+Credentials come from the environment (`FRONTLINE_ACLED_USERNAME`, `FRONTLINE_ACLED_PASSWORD`,
+`FRONTLINE_UCDP_TOKEN`) and are never printed; `FRONTLINE_ACLED_URL` and `FRONTLINE_UCDP_URL`
+point elsewhere (a mirror, the test emulators).
 """
 
 import argparse
@@ -13,8 +14,11 @@ from typing import Any
 import httpx2
 
 from app.ingest.feeds.acled import AcledClient
+from app.ingest.feeds.acled_sync import sync_acled
 from app.ingest.feeds.errors import FeedError
-from app.ingest.feeds.sync import SyncReport, sync_acled
+from app.ingest.feeds.pages import SyncReport
+from app.ingest.feeds.ucdp import MAX_PAGE_SIZE, VERSION, UcdpClient
+from app.ingest.feeds.ucdp_sync import sync_ucdp
 from app.settings import Settings, get_settings
 from app.store.engine import make_engine, resolve_database_url
 
@@ -33,6 +37,16 @@ def add_parser(sub: Any) -> None:
         "--dry-run", action="store_true", help="count what would change, write nothing"
     )
     acled.set_defaults(func=cmd_sync_acled)
+    ucdp = feeds.add_parser("ucdp", help="UCDP's GED releases (token from the environment)")
+    ucdp.add_argument("--version", action="append", required=True, type=_release,
+                      help="a release to merge (repeat, in order): 25.1, 26.0.8")  # fmt: skip
+    ucdp.add_argument("--country", action="append", default=[],
+                      help="a Gleditsch-Ward country code: 369 Ukraine, 365 Russia")  # fmt: skip
+    ucdp.add_argument("--start", type=_date, help="only events from this date (YYYY-MM-DD)")
+    ucdp.add_argument("--end", type=_date, help="only events up to this date (YYYY-MM-DD)")
+    ucdp.add_argument("--dry-run", action="store_true",
+                      help="count what would change, write nothing")  # fmt: skip
+    ucdp.set_defaults(func=cmd_sync_ucdp)
 
 
 def _date(text: str) -> str:
@@ -40,6 +54,22 @@ def _date(text: str) -> str:
         return date.fromisoformat(text).isoformat()
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def _release(text: str) -> str:
+    if not VERSION.match(text):
+        raise argparse.ArgumentTypeError(f"expected a release like 25.1 or 26.0.8, got {text!r}")
+    return text
+
+
+def ucdp_filters(args: argparse.Namespace) -> dict[str, str]:
+    """UCDP's own parameters for the chosen countries and dates."""
+    filters = {"Country": ",".join(args.country)} if args.country else {}
+    if args.start:
+        filters["StartDate"] = args.start
+    if args.end:
+        filters["EndDate"] = args.end
+    return filters
 
 
 def acled_filters(args: argparse.Namespace) -> dict[str, str]:
@@ -87,14 +117,45 @@ def cmd_sync_acled(args: argparse.Namespace) -> None:
         report = asyncio.run(_sync_acled(args))
     except FeedError as exc:
         sys.exit(f"frontline sync acled: {exc}")
-    c = report.counts
-    verb = "would change" if report.dry_run else "merged"
-    print(
-        f"\nacled {verb}: {c['rows']} rows in {c['pages']} pages ({c['inserted']} new, "
-        f"{c['updated']} edited, {c['unchanged']} unchanged, {c['rejected']} rejected), "
-        f"{c['deleted']} deleted{'; resumed an interrupted run' if report.resumed else ''}"
-    )
-    for row in report.rejected[:20]:
-        print(f"  rejected row {row['line']}, {row['column']}: {row['reason']}")
+    _summary("acled", report)
     if not report.dry_run:
         print(f"high-water marks: changes {report.mark}, deletions {report.deleted_mark}")
+
+
+async def _sync_ucdp(args: argparse.Namespace) -> list[tuple[str, SyncReport]]:
+    settings = get_settings()
+    if settings.ucdp_token is None:
+        raise FeedError("Set FRONTLINE_UCDP_TOKEN (your UCDP API access token) to sync UCDP.")
+    engine = make_engine(resolve_database_url(settings), settings)
+    reports = []
+    try:
+        async with httpx2.AsyncClient(timeout=TIMEOUT_S) as http:
+            client = UcdpClient(http, settings.ucdp_url, settings.ucdp_token.get_secret_value())
+            for version in args.version:
+                report = await sync_ucdp(engine, client, version, filters=ucdp_filters(args),
+                                         page_size=min(settings.feed_page_size, MAX_PAGE_SIZE),
+                                         dry_run=args.dry_run, progress=_progress)  # fmt: skip
+                reports.append((version, report))
+    finally:
+        await engine.dispose()
+    return reports
+
+
+def cmd_sync_ucdp(args: argparse.Namespace) -> None:
+    try:
+        reports = asyncio.run(_sync_ucdp(args))
+    except FeedError as exc:
+        sys.exit(f"frontline sync ucdp: {exc}")
+    for version, report in reports:
+        _summary(f"ucdp {version}", report)
+
+
+def _summary(feed: str, report: SyncReport) -> None:
+    c = report.counts
+    verb = "would change" if report.dry_run else "merged"
+    resumed = "; resumed an interrupted run" if report.resumed else ""
+    print(f"\n{feed} {verb}: {c['rows']} rows in {c['pages']} pages ({c['inserted']} new, "
+          f"{c['updated']} edited, {c['unchanged']} unchanged, {c['rejected']} rejected), "
+          f"{c['deleted']} deleted{resumed}")  # fmt: skip
+    for row in report.rejected[:20]:
+        print(f"  rejected row {row['line']}, {row['column']}: {row['reason']}")

@@ -52,10 +52,16 @@ class ImportRow:
     citations: tuple[Citation, ...]
 
 
+ISO_DAY_AND_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})T[\d:.]+Z?$")  # UCDP's API: ...T00:00:00
+
+
 def _date(value: str, column: str) -> datetime:
+    value = value.strip()
+    if day := ISO_DAY_AND_TIME.match(value):
+        value = day.group(1)
     for pattern in ("%Y-%m-%d", "%d %B %Y", "%d-%B-%Y"):
         try:
-            return datetime.strptime(value.strip(), pattern).replace(tzinfo=UTC)
+            return datetime.strptime(value, pattern).replace(tzinfo=UTC)
         except ValueError:
             continue
     raise RowError(column, f"{value!r} is not a date (YYYY-MM-DD)")
@@ -174,8 +180,20 @@ def ucdp_row(raw: dict[str, str]) -> tuple[str, dict[str, Any], str | None, list
         "time_precision": _code(UCDP_TIME, raw.get("date_prec", ""), "date_prec"),
         "location_precision": _code(UCDP_WHERE, raw.get("where_prec", ""), "where_prec"),
         "geometry": _point(raw.get("longitude", ""), raw.get("latitude", "")),
+        "tags": ucdp_tags(raw),
     }  # fmt: skip
     return raw.get("id", "").strip(), event, where or None, citations
+
+
+CANDIDATE_TAG = "ucdp-candidate"
+VINTAGE = "frontline_vintage"  # set by the UCDP feed: "candidate" for a monthly release
+
+
+def ucdp_tags(raw: dict[str, str]) -> list[str]:
+    """UCDP's own coding status (Clear, or Check … while it is reviewed) stays visible, and so
+    does a Candidate vintage, which a final GED release later supersedes."""
+    tags = [f"code_status:{status}"] if (status := raw.get("code_status", "").strip()) else []
+    return tags + ([CANDIDATE_TAG] if raw.get(VINTAGE) == "candidate" else [])
 
 
 def geojson_row(feature: dict[str, Any]) -> tuple[str, dict[str, Any], str | None, list[Citation]]:

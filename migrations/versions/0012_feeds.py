@@ -3,7 +3,8 @@
 - ``feeds``: one row per feed. ``mark`` is the high-water mark of upstream changes already
   merged (ACLED: the Unix ``timestamp`` of the last add or edit), ``deleted_mark`` the same
   for upstream deletions; ``run`` is the unfinished run, if any (the mark it asked from, the
-  next page, when it started), so a killed sync resumes where its last committed page ended.
+  next page, when it started), so a killed sync resumes where its last committed page ended;
+  ``releases`` the versioned releases merged in full (UCDP: ``25.1``, ``26.0.8``).
   Every field moves in the transaction that merges the page it describes.
 - ``event_revisions.note``: why a change was made when the writer says so (a feed's
   deletion: "deleted upstream by ACLED at …").
@@ -34,6 +35,7 @@ def upgrade() -> None:
             last_success_at timestamptz,
             last_error text,
             counts jsonb DEFAULT '{}'::jsonb NOT NULL,
+            releases jsonb DEFAULT '[]'::jsonb NOT NULL,
             CONSTRAINT pk_feeds PRIMARY KEY (name)
         )
         """

@@ -16,8 +16,9 @@ import pytest
 import uvicorn
 
 from app.ingest.feeds.acled import AcledClient
+from app.ingest.feeds.acled_sync import sync_acled
 from app.ingest.feeds.errors import FeedError
-from app.ingest.feeds.sync import SyncReport, sync_acled
+from app.ingest.feeds.pages import SyncReport
 from app.store.engine import make_engine
 from tests.conftest import client_for, dump_tables, execute, free_port, settings_for
 from tests.emulators.acled import PASSWORD, USERNAME, AcledData, acled_row, build

@@ -18,14 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx2
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential,
-)
 
 from app.ingest.feeds.errors import FeedError, RetryableFeedError
+from app.ingest.feeds.http import as_json, checked, get, retrying
 
 TOKEN_PATH = "/oauth/token"  # noqa: S105  (a path, not a secret)
 EVENTS_PATH = "/api/acled/read"
@@ -79,19 +74,13 @@ class AcledClient:
 
     async def _read(self, path: str, params: dict[str, str]) -> Any:
         """GET with retries on 429, 5xx and network failures; a 401 renews the token once."""
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.attempts),
-            wait=wait_exponential(multiplier=self.backoff_s, max=60),
-            retry=retry_if_exception(lambda exc: isinstance(exc, RetryableFeedError)),
-            reraise=True,
-        )
-        async for attempt in retrying:
+        async for attempt in retrying(self.attempts, self.backoff_s):
             with attempt:
                 response = await self._get(path, params)
                 if response.status_code == 401:
                     await self._renew()
                     response = await self._get(path, params)
-                return _json(_checked(response, f"ACLED {path}"))
+                return as_json(checked(response, f"ACLED {path}"), f"ACLED {path}")
         raise AssertionError("unreachable: tenacity reraises the last error")
 
     async def _get(self, path: str, params: dict[str, str]) -> httpx2.Response:
@@ -99,10 +88,8 @@ class AcledClient:
             await self._login()
         assert self._tokens is not None
         headers = {"Authorization": f"Bearer {self._tokens.access}"}
-        try:
-            return await self.http.get(self.base_url + path, params=params, headers=headers)
-        except httpx2.TransportError as exc:
-            raise RetryableFeedError(f"ACLED {path}: {type(exc).__name__}") from None
+        return await get(self.http, self.base_url + path, f"ACLED {path}", params=params,
+                         headers=headers)  # fmt: skip
 
     async def _login(self) -> None:
         form = {"username": self._username, "password": self._password,
@@ -128,24 +115,8 @@ class AcledClient:
             raise RetryableFeedError(f"ACLED {TOKEN_PATH}: {type(exc).__name__}") from None
         if response.status_code in (400, 401, 403):
             raise FeedError(f"ACLED refused {what} ({response.status_code} from {TOKEN_PATH}).")
-        body = _json(_checked(response, f"ACLED {TOKEN_PATH}"))
+        body = as_json(checked(response, f"ACLED {TOKEN_PATH}"), f"ACLED {TOKEN_PATH}")
         if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
             raise FeedError(f"ACLED {TOKEN_PATH}: the answer has no access_token.")
         refresh = body.get("refresh_token")
         return _Tokens(body["access_token"], refresh if isinstance(refresh, str) else None)
-
-
-def _checked(response: httpx2.Response, what: str) -> httpx2.Response:
-    status = response.status_code
-    if status == 429 or status >= 500:
-        raise RetryableFeedError(f"{what}: HTTP {status}")
-    if status >= 400:
-        raise FeedError(f"{what}: HTTP {status}")
-    return response
-
-
-def _json(response: httpx2.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        raise FeedError(f"{response.request.url.path}: the answer is not JSON.") from None

@@ -14,7 +14,6 @@ A killed run resumes at the page after its last committed one; repeating a page 
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import text
@@ -22,10 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.domain.vocab import Operation
 from app.ingest.event_staging import ImportReport
-from app.ingest.events import merge_rows
 from app.ingest.feeds import state
 from app.ingest.feeds.acled import AcledClient
 from app.ingest.feeds.errors import FeedError
+from app.ingest.feeds.pages import DryRun, SyncReport, commit_page
 from app.store.revisions import record_revisions
 
 FEED = DATASET = "acled"
@@ -39,27 +38,6 @@ _SOFT_DELETE = text(
     RETURNING e.id
     """
 )
-
-
-@dataclass
-class SyncReport:
-    """What one run merged (or, in a dry run, would have)."""
-
-    dry_run: bool
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(state.COUNTERS, 0))
-    rejected: list[dict[str, Any]] = field(default_factory=list)
-    resumed: bool = False
-    mark: int | None = None
-    deleted_mark: int | None = None
-
-
-class _DryRun(Exception):
-    """Leave a page's transaction without writing."""
-
-
-def _as_text(row: Mapping[str, Any]) -> dict[str, str]:
-    """ACLED's values as the CSV path reads them (numbers arrive as strings, or as numbers)."""
-    return {str(k).lower(): "" if v is None else str(v) for k, v in row.items()}
 
 
 def _newest(rows: list[dict[str, Any]], column: str, before: int | None) -> int | None:
@@ -141,40 +119,9 @@ async def _events(
         run["page"] += 1
         if len(rows) < page_size:
             run.update(phase="deletions", page=1)
-        await _commit_page(engine, feed, report, merged, rows, first_line)
+        await commit_page(engine, feed, report, merged, rows, first_line, WHO)
         if progress:
             progress(report)
-
-
-async def _commit_page(
-    engine: AsyncEngine,
-    feed: state.FeedState,
-    report: SyncReport,
-    merged: ImportReport,
-    rows: list[dict[str, Any]],
-    first_line: int,
-) -> None:
-    """Merge one page and save the run's progress in one transaction (none in a dry run)."""
-    numbered = ((first_line + i, _as_text(row)) for i, row in enumerate(rows))
-    try:
-        async with engine.begin() as conn:
-            await merge_rows(conn, numbered, merged, WHO, partial=True)
-            _count(feed, report, merged)
-            if report.dry_run:
-                raise _DryRun
-            await state.save_progress(conn, feed)
-    except _DryRun:
-        pass
-
-
-def _count(feed: state.FeedState, report: SyncReport, merged: ImportReport) -> None:
-    page = {"pages": 1, "rows": merged.rows, "inserted": merged.inserted,
-            "updated": merged.updated, "unchanged": merged.unchanged,
-            "rejected": merged.rejected_count}  # fmt: skip
-    for key, value in page.items():
-        report.counts[key] += value
-        feed.counts[key] = feed.counts.get(key, 0) + value
-    report.rejected += merged.rejected[: 100 - len(report.rejected)]
 
 
 async def _deletions(
@@ -199,9 +146,9 @@ async def _deletions(
                 report.counts["deleted"] += gone
                 feed.counts["deleted"] = feed.counts.get("deleted", 0) + gone
                 if report.dry_run:
-                    raise _DryRun
+                    raise DryRun
                 await state.save_progress(conn, feed)
-        except _DryRun:
+        except DryRun:
             pass
         if progress:
             progress(report)
