@@ -1,0 +1,56 @@
+"""The declarative base with its constraint naming convention, and helpers every table uses."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    MetaData,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from app.domain.vocab import values
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def one_of(column: str, enum: type[StrEnum]) -> CheckConstraint:
+    """A CHECK that keeps a text column inside a controlled vocabulary."""
+    allowed = ", ".join(f"'{v}'" for v in values(enum))
+    return CheckConstraint(f"{column} IN ({allowed})", name=f"{column}_allowed")
+
+
+def lonlat_in_range(column: str) -> CheckConstraint:
+    """Geometries must be WGS84 and inside the lon/lat domain."""
+    return CheckConstraint(
+        f"ST_SRID({column}) = 4326 AND ST_XMin({column}) >= -180 AND ST_XMax({column}) <= 180"
+        f" AND ST_YMin({column}) >= -90 AND ST_YMax({column}) <= 90",
+        name=f"{column}_wgs84",
+    )
+
+
+def created_at() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+def updated_at() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+DURING = (
+    "CASE WHEN occurred_until IS NULL OR occurred_until = occurred_at "
+    "THEN tstzrange(occurred_at, occurred_at, '[]') "
+    "ELSE tstzrange(occurred_at, occurred_until, '[)') END"
+)
