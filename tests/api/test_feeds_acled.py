@@ -6,21 +6,20 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx2
 import pytest
-import uvicorn
 
 from app.ingest.feeds.acled import AcledClient
 from app.ingest.feeds.acled_sync import sync_acled
 from app.ingest.feeds.errors import FeedError
 from app.ingest.feeds.pages import SyncReport
 from app.store.engine import make_engine
-from tests.conftest import client_for, dump_tables, execute, free_port, settings_for
+from tests.conftest import client_for, dump_tables, execute, settings_for
+from tests.emulators import serving
 from tests.emulators.acled import PASSWORD, USERNAME, AcledData, acled_row, build
 
 T0 = 1_750_000_000  # upstream times of the first rows (June 2025)
@@ -31,18 +30,8 @@ PAGE = 5
 def acled() -> Iterator[tuple[str, AcledData]]:
     """The emulator on a loopback port, with 12 rows (three pages of five)."""
     data = AcledData(rows=[acled_row(n, T0 + n) for n in range(1, 13)])
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(build(data), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))  # fmt: skip
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}", data
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(build(data)) as base:
+        yield base, data
 
 
 def sync(url: str, base: str, password: str = PASSWORD, **options: Any) -> SyncReport:

@@ -5,21 +5,19 @@ import asyncio
 import os
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx2
 import pytest
-import uvicorn
 
 from app.ingest.feeds.errors import FeedError
 from app.ingest.feeds.pages import SyncReport
 from app.ingest.feeds.ucdp import UcdpClient
 from app.ingest.feeds.ucdp_sync import sync_ucdp
 from app.store.engine import make_engine
-from tests.conftest import dump_tables, execute, free_port, settings_for
+from tests.conftest import dump_tables, execute, settings_for
+from tests.emulators import serving
 from tests.emulators.ucdp import TOKEN, UcdpData, build, ged_row
 
 PAGE = 2
@@ -32,18 +30,8 @@ def ucdp() -> Iterator[tuple[str, UcdpData]]:
     candidate = [ged_row(n, code_status="Check dyad") for n in range(1, 6)]
     final = [ged_row(1, best=40), *[ged_row(n) for n in range(2, 5)], ged_row(6)]
     data = UcdpData(releases={"26.0.5": candidate, "26.1": final})
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(build(data), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))  # fmt: skip
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}", data
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(build(data)) as base:
+        yield base, data
 
 
 def sync(url: str, base: str, version: str, token: str = TOKEN, **options: Any) -> SyncReport:

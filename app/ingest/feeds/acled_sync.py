@@ -23,7 +23,6 @@ from app.domain.vocab import Operation
 from app.ingest.event_staging import ImportReport
 from app.ingest.feeds import state
 from app.ingest.feeds.acled import AcledClient
-from app.ingest.feeds.errors import FeedError
 from app.ingest.feeds.pages import DryRun, SyncReport, commit_page
 from app.store.revisions import record_revisions
 
@@ -63,28 +62,17 @@ async def sync_acled(
 ) -> SyncReport:
     """One run of the ACLED feed (see the module docstring); FeedError when it cannot go on."""
     report = SyncReport(dry_run)
-    async with engine.connect() as holder:
-        if not await state.lock(holder, FEED):
-            raise FeedError("Another sync of the ACLED feed is running.")
-        try:
+    async with state.exclusive(engine, FEED, "ACLED"):
+        async with engine.begin() as conn:
+            feed = await state.load(conn, FEED)
+        report.resumed = feed.run is not None
+        feed.run = feed.run or _new_run(feed, now())
+        await _events(engine, client, feed, report, dict(filters or {}), page_size, progress)
+        await _deletions(engine, client, feed, report, page_size, progress)
+        if not dry_run:
             async with engine.begin() as conn:
-                feed = await state.load(conn, FEED)
-            report.resumed = feed.run is not None
-            feed.run = feed.run or _new_run(feed, now())
-            try:
-                await _events(engine, client, feed, report, dict(filters or {}), page_size,
-                              progress)  # fmt: skip
-                await _deletions(engine, client, feed, report, page_size, progress)
-            except FeedError as exc:
-                await state.record_error(engine, FEED, str(exc))
-                raise
-            if not dry_run:
-                async with engine.begin() as conn:
-                    _close(feed)
-                    await state.finish(conn, feed)
-        finally:
-            await state.unlock(holder, FEED)
-            await holder.commit()
+                _close(feed)
+                await state.finish(conn, feed)
     report.mark, report.deleted_mark = feed.mark, feed.deleted_mark
     return report
 

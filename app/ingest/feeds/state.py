@@ -5,12 +5,16 @@ says was merged has been merged, and a killed run resumes after its last committ
 """
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app.ingest.feeds.errors import FeedError
 
 COUNTERS = ("pages", "rows", "inserted", "updated", "unchanged", "rejected", "deleted")
 
@@ -78,6 +82,23 @@ async def lock(conn: AsyncConnection, name: str) -> bool:
 
 async def unlock(conn: AsyncConnection, name: str) -> None:
     await conn.execute(_UNLOCK, {"name": name})
+
+
+@asynccontextmanager
+async def exclusive(engine: AsyncEngine, name: str, label: str) -> AsyncIterator[None]:
+    """The block runs holding the feed's lock (FeedError when another run holds it); a
+    FeedError inside it is recorded as the feed's last error."""
+    async with engine.connect() as holder:
+        if not await lock(holder, name):
+            raise FeedError(f"Another sync of the {label} feed is running.")
+        try:
+            yield
+        except FeedError as exc:
+            await record_error(engine, name, str(exc))
+            raise
+        finally:
+            await unlock(holder, name)
+            await holder.commit()
 
 
 def _iso(moment: datetime | None) -> str | None:

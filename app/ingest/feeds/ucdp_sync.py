@@ -56,35 +56,25 @@ async def sync_ucdp(
 ) -> SyncReport:
     """Merge one release (see the module docstring); FeedError when it cannot go on."""
     report = SyncReport(dry_run)
-    async with engine.connect() as holder:
-        if not await state.lock(holder, FEED):
-            raise FeedError("Another sync of the UCDP feed is running.")
-        try:
+    async with state.exclusive(engine, FEED, "UCDP"):
+        async with engine.begin() as conn:
+            feed = await state.load(conn, FEED)
+            started = (await conn.execute(_NOW)).scalar_one()
+        if feed.run is not None and feed.run["version"] != version:
+            raise FeedError(f"An interrupted sync of UCDP {feed.run['version']} must finish "
+                            f"first: run `frontline sync ucdp --version "
+                            f"{feed.run['version']}`.")  # fmt: skip
+        report.resumed = feed.run is not None
+        feed.run = feed.run or {"version": version, "page": 0, "started": started.isoformat(),
+                                "first": None, "last": None}  # fmt: skip
+        await _pages(engine, client, feed, report, dict(filters or {}), page_size, progress)
+        if not dry_run:
             async with engine.begin() as conn:
-                feed = await state.load(conn, FEED)
-                started = (await conn.execute(_NOW)).scalar_one()
-            if feed.run is not None and feed.run["version"] != version:
-                raise FeedError(f"An interrupted sync of UCDP {feed.run['version']} must finish "
-                                f"first: run `frontline sync ucdp --version "
-                                f"{feed.run['version']}`.")  # fmt: skip
-            report.resumed = feed.run is not None
-            feed.run = feed.run or {"version": version, "page": 0, "started": started.isoformat(),
-                                    "first": None, "last": None}  # fmt: skip
-            try:
-                await _pages(engine, client, feed, report, dict(filters or {}), page_size, progress)
-            except FeedError as exc:
-                await state.record_error(engine, FEED, str(exc))
-                raise
-            if not dry_run:
-                async with engine.begin() as conn:
-                    report.counts["deleted"] += await _supersede(conn, feed.run)
-                    feed.counts["deleted"] += report.counts["deleted"]
-                    await conn.execute(_RELEASED, {"name": FEED, "version": version})
-                    feed.run = None
-                    await state.finish(conn, feed)
-        finally:
-            await state.unlock(holder, FEED)
-            await holder.commit()
+                report.counts["deleted"] += await _supersede(conn, feed.run)
+                feed.counts["deleted"] += report.counts["deleted"]
+                await conn.execute(_RELEASED, {"name": FEED, "version": version})
+                feed.run = None
+                await state.finish(conn, feed)
     return report
 
 
