@@ -193,7 +193,15 @@ def ucdp_tags(raw: dict[str, str]) -> list[str]:
     """UCDP's own coding status (Clear, or Check … while it is reviewed) stays visible, and so
     does a Candidate vintage, which a final GED release later supersedes."""
     tags = [f"code_status:{status}"] if (status := raw.get("code_status", "").strip()) else []
+    if country := raw.get("country_id", "").strip():
+        tags.append(country_tag(country))
     return tags + ([CANDIDATE_TAG] if raw.get(VINTAGE) == "candidate" else [])
+
+
+def country_tag(country_id: str) -> str:
+    """UCDP's Gleditsch-Ward country code, so a release fetched for some countries only
+    supersedes the Candidate events of those countries."""
+    return f"ucdp-country:{country_id}"
 
 
 def geojson_row(feature: dict[str, Any]) -> tuple[str, dict[str, Any], str | None, list[Citation]]:

@@ -1,6 +1,6 @@
 """feeds: the state of each live feed (ACLED, UCDP), and a note on the revisions they write.
 
-- ``feeds``: one row per feed. ``mark`` is the high-water mark of upstream changes already
+- ``feeds``: one row per feed and filter set (``acled country=Ukraine``). ``mark`` is the high-water mark of upstream changes already
   merged (ACLED: the Unix ``timestamp`` of the last add or edit), ``deleted_mark`` the same
   for upstream deletions; ``run`` is the unfinished run, if any (the mark it asked from, the
   next page, when it started), so a killed sync resumes where its last committed page ended;
@@ -27,7 +27,7 @@ def upgrade() -> None:
     op.execute(
         """
         CREATE TABLE feeds (
-            name varchar(32) NOT NULL,
+            name text NOT NULL,
             mark bigint,
             deleted_mark bigint,
             run jsonb,

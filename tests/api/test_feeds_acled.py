@@ -120,6 +120,20 @@ def test_incremental_sync_follows_edits_and_deletions(
     assert sync(fresh_url, base).counts["deleted"] == 0  # a deletion is applied once
 
 
+def test_each_filter_set_keeps_its_own_mark(fresh_url: str, acled: tuple[str, AcledData]) -> None:
+    """A run for Russia after one for Ukraine starts from Russia's own mark, not Ukraine's
+    (Russia's rows are older than Ukraine's newest: a shared mark would skip them)."""
+    base, data = acled
+    for row in data.rows[:4]:
+        row["country"] = "Russia"
+    assert sync(fresh_url, base, filters={"country": "Ukraine"}).counts["inserted"] == 8
+    assert sync(fresh_url, base, filters={"country": "Russia"}).counts["inserted"] == 4
+    assert execute(fresh_url, "SELECT name, mark FROM feeds ORDER BY name") == [
+        ("acled country=Russia", T0 + 4),
+        ("acled country=Ukraine", T0 + 12),
+    ]
+
+
 def test_an_expired_token_is_renewed(fresh_url: str, acled: tuple[str, AcledData]) -> None:
     base, data = acled
     data.reads_per_token = 2

@@ -60,15 +60,16 @@ def test_a_final_release_supersedes_the_candidate_vintage(
     base, _ = ucdp
     first = sync(fresh_url, base, "26.0.5")
     assert (first.counts["pages"], first.counts["inserted"]) == (3, 5)
-    candidate = ["code_status:Check dyad", "ucdp-candidate"]
+    candidate = ["code_status:Check dyad", "ucdp-country:369", "ucdp-candidate"]
+    clear = ["code_status:Clear", "ucdp-country:369"]
     assert held(fresh_url)["500001"] == (1, False, candidate, 1)
     final = sync(fresh_url, base, "26.1")
     assert (final.counts["inserted"], final.counts["updated"], final.counts["deleted"]) == (1, 4, 1)
     now = held(fresh_url)
-    assert now["500001"] == (40, False, ["code_status:Clear"], 2)  # revised by the final
-    assert now["500002"] == (2, False, ["code_status:Clear"], 2)  # re-published: no candidate
+    assert now["500001"] == (40, False, clear, 2)  # revised by the final
+    assert now["500002"] == (2, False, clear, 2)  # re-published: no candidate
     assert now["500005"][1:] == (True, candidate, 2)  # not carried again: superseded
-    assert now["500006"] == (6, False, ["code_status:Clear"], 1)
+    assert now["500006"] == (6, False, clear, 1)
     notes = ("SELECT r.note FROM event_revisions r JOIN events e ON e.id = r.event_id "
              "WHERE e.external_id = '500005' AND r.version = 2")  # fmt: skip
     [(note,)] = execute(fresh_url, notes) or []
@@ -77,6 +78,17 @@ def test_a_final_release_supersedes_the_candidate_vintage(
     assert releases == ["26.0.5", "26.1"]
     again = sync(fresh_url, base, "26.1")  # the same release again changes nothing
     assert (again.counts["unchanged"], again.counts["deleted"]) == (5, 0)
+
+
+def test_a_release_for_some_countries_supersedes_only_theirs(
+    fresh_url: str, ucdp: tuple[str, UcdpData]
+) -> None:
+    base, data = ucdp
+    data.releases["26.0.5"][4]["country_id"] = 365  # event 5 is in Russia
+    sync(fresh_url, base, "26.0.5")
+    final = sync(fresh_url, base, "26.1", filters={"Country": "369"})
+    assert final.counts["deleted"] == 0
+    assert held(fresh_url)["500005"][1] is False  # not Ukraine's to supersede
 
 
 def test_a_500_is_retried(fresh_url: str, ucdp: tuple[str, UcdpData]) -> None:

@@ -5,7 +5,8 @@ The shapes follow UCDP's public API documentation (ucdp.uu.se/apidocs): the head
 1000) and ``page`` from 0, and the envelope ``{"TotalCount", "TotalPages", "PreviousPageUrl",
 "NextPageUrl", "Result"}`` whose ``NextPageUrl`` is empty on the last page. Rows carry the GED
 codebook's fields, numbers as numbers and dates as ``YYYY-MM-DDT00:00:00`` as the API sends
-them. Tests choose the releases it holds and the faults it answers with.
+them; ``Country`` filters by Gleditsch-Ward code. Tests choose the releases it holds and
+the faults it answers with.
 """
 
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ def build(data: UcdpData) -> Starlette:
         if version not in data.releases:
             return JSONResponse({"error": f"no version {version}"}, status_code=404)
         rows = data.releases[version]
+        if countries := params.get("Country"):
+            rows = [r for r in rows if str(r["country_id"]) in countries.split(",")]
         pages = max(1, -(-len(rows) // size))
         base = str(request.url.replace(query=""))
         nxt = f"{base}?pagesize={size}&page={page + 1}" if page + 1 < pages else ""

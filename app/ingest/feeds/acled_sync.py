@@ -62,9 +62,10 @@ async def sync_acled(
 ) -> SyncReport:
     """One run of the ACLED feed (see the module docstring); FeedError when it cannot go on."""
     report = SyncReport(dry_run)
-    async with state.exclusive(engine, FEED, "ACLED"):
+    name = feed_name(filters or {})
+    async with state.exclusive(engine, name, "ACLED"):
         async with engine.begin() as conn:
-            feed = await state.load(conn, FEED)
+            feed = await state.load(conn, name)
         report.resumed = feed.run is not None
         feed.run = feed.run or _new_run(feed, now())
         await _events(engine, client, feed, report, dict(filters or {}), page_size, progress)
@@ -75,6 +76,12 @@ async def sync_acled(
                 await state.finish(conn, feed)
     report.mark, report.deleted_mark = feed.mark, feed.deleted_mark
     return report
+
+
+def feed_name(filters: Mapping[str, str]) -> str:
+    """The feed's state row: one per filter set, so a run for Russia never starts from the
+    mark a run for Ukraine left (it would skip Russia's older rows)."""
+    return " ".join([FEED, *(f"{k}={filters[k]}" for k in sorted(filters))])
 
 
 def _close(feed: state.FeedState) -> None:

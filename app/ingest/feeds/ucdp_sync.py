@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.domain.vocab import Operation
-from app.ingest.event_rows import CANDIDATE_TAG, VINTAGE
+from app.ingest.event_rows import CANDIDATE_TAG, VINTAGE, country_tag
 from app.ingest.event_staging import ImportReport
 from app.ingest.feeds import state
 from app.ingest.feeds.errors import FeedError
@@ -35,6 +35,7 @@ _SUPERSEDE = text(
     UPDATE events SET deleted_at = now(), version = version + 1, updated_at = now()
     WHERE dataset = :dataset AND deleted_at IS NULL AND CAST(:candidate AS text) = ANY(tags)
       AND occurred_at >= :first AND occurred_at < :last AND updated_at < :started
+      AND (CAST(:countries AS text[]) IS NULL OR tags && CAST(:countries AS text[]))
     RETURNING id
     """
 )
@@ -65,8 +66,10 @@ async def sync_ucdp(
                             f"first: run `frontline sync ucdp --version "
                             f"{feed.run['version']}`.")  # fmt: skip
         report.resumed = feed.run is not None
+        asked = (filters or {}).get("Country")
+        countries = asked.split(",") if asked else None
         feed.run = feed.run or {"version": version, "page": 0, "started": started.isoformat(),
-                                "first": None, "last": None}  # fmt: skip
+                                "first": None, "last": None, "countries": countries}  # fmt: skip
         await _pages(engine, client, feed, report, dict(filters or {}), page_size, progress)
         if not dry_run:
             async with engine.begin() as conn:
@@ -125,6 +128,7 @@ async def _supersede(conn: AsyncConnection, run: dict[str, Any]) -> int:
         # the release's last day, whole
         "last": datetime.fromisoformat(f"{run['last']}T23:59:59.999999+00:00"),
         "started": datetime.fromisoformat(run["started"]),
+        "countries": [country_tag(c) for c in run["countries"]] if run.get("countries") else None,
     }
     ids = [row.id for row in (await conn.execute(_SUPERSEDE, params)).all()]
     if ids:

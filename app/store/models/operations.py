@@ -22,7 +22,8 @@ class Feed(Base):
 
     __tablename__ = "feeds"
 
-    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # The feed and its filters (`acled country=Ukraine`): each filter set has its own marks.
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
     # Upstream change times (Unix seconds) merged up to: edits and additions, deletions.
     mark: Mapped[int | None] = mapped_column(BigInteger)
     deleted_mark: Mapped[int | None] = mapped_column(BigInteger)
