@@ -15,6 +15,7 @@ from app.domain.vocab import EventType, Scope, values
 from app.ingest.event_rows import ImportFileError
 from app.ingest.event_staging import ImportReport
 from app.ingest.events import import_events
+from app.ingest.gazetteer import load_gazetteer
 from app.ingest.places import PlaceImportError, import_places
 from app.ingest.seed import seed
 from app.services import keys, reads
@@ -29,16 +30,20 @@ def _database_url() -> str:
     return resolve_database_url(get_settings())
 
 
-async def _seed(url: str) -> None:
+async def _seed(url: str, gazetteer: bool = True) -> None:
     engine = make_engine(url, get_settings())
     try:
         counts = await seed(engine)
+        full = await load_gazetteer(engine) if gazetteer else None
     finally:
         await engine.dispose()
     print(
         f"seeded: {counts.places} places changed, {counts.names} names added, "
         f"{counts.sources} sources changed, {counts.events} events added"
     )
+    if full is not None:
+        print(f"gazetteer: {full.regions} regions changed, {full.settlements.places} settlements "
+              f"and {full.region_names + full.settlements.names} spellings added")  # fmt: skip
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -84,7 +89,7 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 
 def cmd_seed(args: argparse.Namespace) -> None:
-    asyncio.run(_seed(_database_url()))
+    asyncio.run(_seed(_database_url(), gazetteer=not args.founding_only))
 
 
 async def _export(url: str, args: argparse.Namespace) -> None:
@@ -244,7 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
     mig.add_argument("--downgrade", metavar="REVISION", help="downgrade to REVISION (e.g. base)")
     mig.set_defaults(func=cmd_migrate)
 
-    seed_cmd = sub.add_parser("seed", help="load the founding places and events (idempotent)")
+    seed_cmd = sub.add_parser(
+        "seed", help="load the founding places and events and the full gazetteer (idempotent)"
+    )
+    seed_cmd.add_argument("--founding-only", action="store_true",
+                          help="only the founding data, not the full gazetteer")  # fmt: skip
     seed_cmd.set_defaults(func=cmd_seed)
 
     export = sub.add_parser("export", help="stream matching events to stdout")
