@@ -99,7 +99,7 @@ function style() {
   const sources = {
     regions: {
       type: "geojson",
-      data: `${ORIGIN}/collections/places/items?kind=region&geometry=boundary&limit=100`,
+      data: `${ORIGIN}/collections/places/items?kind=region&geometry=boundary&limit=1000`,
     },
     events: { type: "vector", tiles: [tileUrl()], minzoom: 0, maxzoom: 16 },
   };
