@@ -23,6 +23,7 @@ COPY pyproject.toml README.md alembic.ini ./
 COPY app ./app
 COPY migrations ./migrations
 COPY seeds ./seeds
+COPY mappings ./mappings
 COPY --from=web /build/vendor ./app/web/static/vendor
 # Editable install keeps migrations/ and seeds/ beside the package, where the app looks.
 RUN pip install -e . && useradd --system --uid 10001 --home-dir /srv/frontline frontline

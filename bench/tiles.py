@@ -121,7 +121,7 @@ def import_cost(rows: int, seed: int) -> dict[str, Any]:
             url = cluster.url(WRITES_DB)
             migrate.upgrade(url, target)
             env = {**os.environ, "DATABASE_URL": url}
-            command = [sys.executable, "-m", "app.cli", "seed"]
+            command = [sys.executable, "-m", "app.cli", "seed", "--founding-only"]
             subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
             first = run_import(url, path)["seconds"]
             again = run_import(url, path)["seconds"]

@@ -16,6 +16,7 @@ from app.ingest.event_rows import ImportFileError
 from app.ingest.event_staging import ImportReport
 from app.ingest.events import import_events
 from app.ingest.gazetteer import load_gazetteer
+from app.ingest.mappings import MappingError, load_mapping
 from app.ingest.places import PlaceImportError, import_places
 from app.ingest.seed import seed
 from app.services import keys, reads
@@ -176,6 +177,7 @@ def cmd_keys(args: argparse.Namespace) -> None:
 
 
 async def _import_events(url: str, args: argparse.Namespace, total: int) -> ImportReport:
+    mapping = load_mapping(args.mapping) if args.mapping else None
     engine = make_engine(url, get_settings())
 
     def progress(rows: int) -> None:
@@ -191,6 +193,7 @@ async def _import_events(url: str, args: argparse.Namespace, total: int) -> Impo
             partial=args.partial,
             fmt=args.format,
             progress=progress,
+            mapping=mapping,
         )
     finally:
         print(f"\r{total:,} bytes read", file=sys.stderr)
@@ -201,7 +204,7 @@ def cmd_import(args: argparse.Namespace) -> None:
     try:
         total = Path(args.file).stat().st_size
         report = asyncio.run(_import_events(_database_url(), args, total))
-    except (ImportFileError, OSError) as exc:
+    except (ImportFileError, MappingError, OSError) as exc:
         sys.exit(f"frontline import: {exc}; nothing was imported")
     for bad in report.rejected:
         print(f"line {bad['line']}: {bad['column']}: {bad['reason']}", file=sys.stderr)
@@ -272,6 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp_events.add_argument("--dataset", required=True, help="dataset the rows belong to")
     imp_events.add_argument("--format", choices=["acled", "ucdp", "geojson"])
     imp_events.add_argument("--partial", action="store_true", help="keep the good rows")
+    imp_events.add_argument("--mapping", help="any CSV: a shipped mapping's name (mappings/) "
+                            "or a TOML file saying which column holds what")  # fmt: skip
     imp_events.set_defaults(func=cmd_import)
 
     for name, text in (

@@ -67,7 +67,7 @@ def _date(value: str, column: str) -> datetime:
     raise RowError(column, f"{value!r} is not a date (YYYY-MM-DD)")
 
 
-def _published(
+def published_citation(
     source: str, kind: str, value: str | None, column: str, excerpt: str | None = None
 ) -> Citation:
     """A citation with its publication date. The date is provenance, not a core field: one
@@ -165,7 +165,7 @@ def ucdp_row(raw: dict[str, str]) -> tuple[str, dict[str, Any], str | None, list
     citations = []
     for office, published in dict(zip(offices, dates + [""] * len(offices), strict=False)).items():
         if office:
-            citations.append(_published(office, "media", published, "source_date"))
+            citations.append(published_citation(office, "media", published, "source_date"))
     citations.append(Citation("UCDP Georeferenced Event Dataset", "research",
                               excerpt=(raw.get("source_article") or None)))  # fmt: skip
     where = PLACE_SUFFIX.sub("", raw.get("where_coordinates", "").strip())
@@ -209,7 +209,7 @@ def geojson_row(feature: dict[str, Any]) -> tuple[str, dict[str, Any], str | Non
     external_id = str(props.pop("external_id", "") or feature.get("id") or "")
     place = props.pop("place", None)
     citations = [
-        replace(_published(c.get("source", ""), "media", c.get("published_at"), "citations",
+        replace(published_citation(c.get("source", ""), "media", c.get("published_at"), "citations",
                            c.get("excerpt")), url=c.get("url"), stance=c.get("stance", "reports"))
         for c in props.pop("citations", None) or []
     ]  # fmt: skip
@@ -239,8 +239,9 @@ def sniff(path: Path) -> str:
     raise ImportFileError("not an ACLED-style CSV, a UCDP GED-style CSV or GeoJSON")
 
 
-def raw_rows(path: Path, fmt: str) -> Iterator[tuple[int, Any]]:
-    """(line number, raw row) pairs; GeoJSON features are numbered from 1."""
+def raw_rows(path: Path, fmt: str, delimiter: str | None = None) -> Iterator[tuple[int, Any]]:
+    """(line number, raw row) pairs; GeoJSON features are numbered from 1. CSV columns are
+    matched without case; a byte-order mark and `;` or tab delimiters are recognised."""
     if fmt == "geojson":
         try:
             with open_text(path) as handle:
@@ -252,12 +253,28 @@ def raw_rows(path: Path, fmt: str) -> Iterator[tuple[int, Any]]:
         yield from enumerate(features, start=1)
         return
     with open_text(path) as handle:
-        reader = csv.DictReader(handle)
+        reader = csv.DictReader(handle, delimiter=delimiter or _delimiter(path))
         try:
             for raw in reader:
-                yield reader.line_num, {(k or "").strip().lower(): v or "" for k, v in raw.items()}
+                yield reader.line_num, {(k or "").strip().lstrip("\ufeff").lower(): v or ""
+                                        for k, v in raw.items()}  # fmt: skip
         except (UnicodeDecodeError, csv.Error) as exc:
             raise ImportFileError(f"line {reader.line_num}: {exc}") from None
+
+
+def header(path: Path, delimiter: str | None = None) -> list[str]:
+    """The CSV file's column names, as written."""
+    with open_text(path) as handle:
+        first = handle.readline()
+    names = next(csv.reader([first], delimiter=delimiter or _delimiter(path)), [])
+    return [name.strip().lstrip("\ufeff") for name in names]
+
+
+def _delimiter(path: Path) -> str:
+    """`,` unless the header line has more `;` or tabs (spreadsheet exports)."""
+    with open_text(path) as handle:
+        first = handle.readline()
+    return max((",", ";", "\t"), key=first.count) if first else ","
 
 
 def parse_row(mapper: Mapper, raw: Any) -> ImportRow:

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.names import fold_name
-from app.ingest.event_rows import ImportRow
+from app.ingest.event_rows import ImportRow, RowError
 from app.ingest.places import slugify
 from app.store.revisions import record_changed_revisions
 
@@ -83,7 +83,11 @@ WITH merged AS (
                              verification_explicit)
     SELECT :dataset, s.external_id, s.title, s.description, s.event_type, s.sub_event_type,
            s.actors, s.fatalities, s.occurred_at, s.occurred_until, s.time_precision,
-           s.place_id, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), s.location_precision,
+           s.place_id,
+           -- a row without a point (a named oblast) takes its place's point
+           COALESCE(ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326),
+                    (SELECT geom FROM places WHERE id = s.place_id)),
+           s.location_precision,
            s.tags, COALESCE(s.verification, 'unverified'), s.explicit
     FROM import_events s
     ORDER BY s.external_id  -- one lock order, so concurrent imports never deadlock
@@ -180,7 +184,7 @@ class Importer:
 
     def __init__(self, conn: AsyncConnection, report: ImportReport) -> None:
         self.conn, self.report = conn, report
-        self.places: dict[tuple[str, int, int], int | None] = {}
+        self.places: dict[tuple[str, int | None, int | None], int | None] = {}
         self.events: list[tuple[Any, ...]] = []
         self.citations: list[tuple[Any, ...]] = []
 
@@ -188,7 +192,8 @@ class Importer:
         """The named place near the row's point, or a new settlement there."""
         if row.place_name is None or not (key := fold_name(row.place_name)):
             return None
-        assert row.event.geometry is not None
+        if row.event.geometry is None:
+            return await self._named_place(row.place_name, key)
         lon, lat = row.event.geometry.coordinates[:2]
         near = row.event.location_precision.value in POINT_PRECISIONS
         cache_key = (key, round(lon * 100), round(lat * 100)) if near else (key, 0, 0)
@@ -202,6 +207,16 @@ class Importer:
             await self.conn.execute(_NEW_NAME, {"id": found, "name": row.place_name, "key": key})
         self.places[cache_key] = found
         return int(found) if found is not None else None
+
+    async def _named_place(self, name: str, key: str) -> int:
+        """A row without a point takes the place it names (and that place's point)."""
+        if (key, None, None) not in self.places:
+            params = {"key": key, "near": False, "lon": 0.0, "lat": 0.0, "metres": 0}
+            self.places[(key, None, None)] = (await self.conn.execute(_FIND_PLACE, params)).scalar()
+        found = self.places[(key, None, None)]
+        if found is None:
+            raise RowError("place", f"no place is called {name!r} and the row has no point")
+        return int(found)
 
     async def add(self, line: int, row: ImportRow) -> None:
         event = row.event

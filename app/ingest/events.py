@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.ingest.event_rows import MAPPERS, RowError, parse_row, raw_rows, sniff
+from app.ingest.event_rows import MAPPERS, Mapper, RowError, header, parse_row, raw_rows, sniff
 from app.ingest.event_staging import CHUNK_ROWS, STAGE_TABLES, Importer, ImportReport
+from app.ingest.mappings import Mapping, build_mapper, check_header
 from app.store.repository import execute_script
 
 
@@ -41,11 +42,12 @@ async def merge_rows(
     who: str,
     partial: bool = False,
     progress: Callable[[int], None] | None = None,
+    mapper: Mapper | None = None,
 ) -> bool:
     """Map, check, stage and merge raw rows inside the caller's transaction (a file's, or one
     page of a feed). False when rows were rejected and nothing may be written: the caller
     rolls back."""
-    mapper = MAPPERS[report.format]
+    mapper = mapper or MAPPERS[report.format]
     await execute_script(conn, STAGE_TABLES)
     importer = Importer(conn, report)
     for line, raw in rows:
@@ -69,16 +71,16 @@ async def merge_rows(
 
 async def _import_once(
     engine: AsyncEngine,
-    path: Path,
+    rows: Callable[[], Iterable[tuple[int, Any]]],
     report: ImportReport,
     who: str,
     partial: bool,
     progress: Callable[[int], None] | None,
+    mapper: Mapper | None,
 ) -> None:
     try:
         async with engine.begin() as conn:
-            if not await merge_rows(conn, raw_rows(path, report.format), report, who, partial,
-                                    progress):  # fmt: skip
+            if not await merge_rows(conn, rows(), report, who, partial, progress, mapper):
                 raise _Rollback
     except _Rollback:
         pass
@@ -93,18 +95,29 @@ async def import_events(
     partial: bool = False,
     fmt: str | None = None,
     progress: Callable[[int], None] | None = None,
+    mapping: Mapping | None = None,
 ) -> ImportReport:
-    """Import one file; see the module docstring for the rules.
+    """Import one file (in a known format, or any CSV through a mapping); see the module
+    docstring for the rules. MappingError when the file lacks a column the mapping reads.
 
     A concurrent import that creates the same new place first, or a lock conflict, makes the
     transaction fail as a whole; it is then run again (the other import's work is visible
     by then), a few times at most.
     """
+    mapper: Mapper | None = None
+    if mapping is not None and mapping.format is not None:
+        fmt, mapping = mapping.format, None  # a built-in format, named by a mapping
+    if mapping is not None:
+        check_header(mapping, header(path, mapping.delimiter))
+        fmt, mapper = f"mapping {mapping.name}", build_mapper(mapping)
     fmt = fmt or sniff(path)
+    delimiter = mapping.delimiter if mapping is not None else None
+    csv_format = "csv" if mapping is not None else fmt
     for attempt in range(1, RETRIES + 1):
         report = ImportReport(fmt, dataset)
         try:
-            await _import_once(engine, path, report, who, partial, progress)
+            await _import_once(engine, lambda: raw_rows(path, csv_format, delimiter), report,
+                               who, partial, progress, mapper)  # fmt: skip
         except DBAPIError as exc:
             if attempt == RETRIES or not _worth_retrying(exc):
                 raise

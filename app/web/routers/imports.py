@@ -9,9 +9,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from app.domain.errors import InvalidBody, Unprocessable
+from app.domain.errors import InvalidBody, InvalidParameter, Unprocessable
 from app.ingest.event_rows import ImportFileError
 from app.ingest.events import import_events
+from app.ingest.mappings import MappingError, load_mapping
 from app.web.auth import Writer
 from app.web.params.common import forbid_unknown_params
 from app.web.problems import PayloadTooLarge
@@ -94,11 +95,28 @@ async def post_import(
     partial: Annotated[
         bool, Query(description="Write the good rows even when some are bad.", examples=[True])
     ] = False,
+    mapping: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[a-z0-9_]+$",
+            max_length=64,
+            description="Any CSV: the name of a shipped mapping (`mappings/`) saying which "
+            "column holds what.",
+            examples=["air_raid_alerts_official"],
+        ),
+    ] = None,
 ) -> JSONResponse:
+    try:
+        chosen = load_mapping(mapping) if mapping else None
+    except MappingError as exc:
+        raise InvalidParameter("mapping", str(exc)) from None
     path = await _save_body(request, settings.max_import_bytes)
     try:
-        report = await import_events(engine, path, dataset, who.name, partial=partial, fmt=format)
+        report = await import_events(engine, path, dataset, who.name, partial=partial, fmt=format,
+                                     mapping=chosen)  # fmt: skip
     except ImportFileError as exc:
+        raise InvalidBody("body", str(exc)) from None
+    except MappingError as exc:
         raise InvalidBody("body", str(exc)) from None
     finally:
         await asyncio.to_thread(path.unlink, missing_ok=True)

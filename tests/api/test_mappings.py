@@ -1,0 +1,195 @@
+"""Any CSV through a mapping: the shipped mappings import real samples (every row accounted
+for, a re-import changes nothing), region-level rows take their oblast, and a bad mapping is a
+clear error that writes nothing."""
+
+import asyncio
+import csv
+import gzip
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.ingest.event_staging import ImportReport
+from app.ingest.events import import_events
+from app.ingest.gazetteer import load_gazetteer
+from app.ingest.mappings import MappingError, load_mapping
+from app.ingest.seed import seed
+from app.store import devdb
+from app.store.engine import make_engine
+from tests.conftest import TEMPLATE_DB, client_for, dump_tables, execute, settings_for
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+SAMPLES = {
+    "air_raid_alerts_official": "air_raid_alerts_official_sample.csv.gz",
+    "air_raid_alerts_volunteer": "air_raid_alerts_volunteer_sample.csv.gz",
+    "ucdp_ged": "ucdp_ged_ukraine_sample.csv.gz",
+}
+
+
+@pytest.fixture(scope="module")
+def gazetteer_url(cluster: devdb.Cluster) -> Iterator[str]:
+    """One database with the founding seeds and the full gazetteer, for the whole module."""
+    name = f"g_{uuid.uuid4().hex[:12]}"
+    devdb.create_database(cluster, name, template=TEMPLATE_DB)
+    url = cluster.url(name)
+
+    async def load() -> None:
+        engine = make_engine(url, settings_for(url))
+        try:
+            await seed(engine)
+            await load_gazetteer(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(load())
+    try:
+        yield url
+    finally:
+        devdb.drop_database(cluster, name)
+
+
+def run(url: str, path: Path, dataset: str, mapping: str) -> ImportReport:
+    async def go() -> ImportReport:
+        engine = make_engine(url, settings_for(url))
+        try:
+            return await import_events(engine, path, dataset, "test", partial=True,
+                                       mapping=load_mapping(mapping))  # fmt: skip
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def rows_in(path: Path) -> int:
+    """Records, not lines: a quoted value may hold a line break."""
+    with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
+        return sum(1 for _ in csv.reader(handle)) - 1
+
+
+@pytest.mark.parametrize("mapping", sorted(SAMPLES))
+def test_every_shipped_mapping_imports_its_sample(gazetteer_url: str, mapping: str) -> None:
+    path = DATA / SAMPLES[mapping]
+    dataset = mapping.replace("_", "-")
+    first = run(gazetteer_url, path, dataset, mapping)
+    assert first.rows == rows_in(path)
+    assert first.inserted + first.updated + first.unchanged + first.rejected_count == first.rows
+    # Rejected, each with its reason: the stray "Lubenskyi raion" and repeated alerts only.
+    assert first.rejected_count <= 5 and all(r["reason"] for r in first.rejected)
+    again = run(gazetteer_url, path, dataset, mapping)
+    assert (again.inserted, again.updated) == (0, 0)
+    assert again.unchanged == first.inserted + first.updated
+
+
+def test_an_alert_is_tied_to_its_oblast(gazetteer_url: str) -> None:
+    run(
+        gazetteer_url,
+        DATA / SAMPLES["air_raid_alerts_official"],
+        "alerts",
+        "air_raid_alerts_official",
+    )
+    rows = execute(gazetteer_url, "SELECT p.slug, e.location_precision, e.event_type, "
+                   "ST_Equals(e.geom, p.geom), e.occurred_until > e.occurred_at FROM events e "
+                   "JOIN places p ON p.id = e.place_id WHERE e.dataset = 'alerts' "
+                   "AND e.title = 'Air-raid alert: Vinnytska oblast' LIMIT 1")  # fmt: skip
+    assert rows == [("vinnytsia-oblast", "region", "air_raid_alert", True, True)]
+    with client_for(gazetteer_url) as client:
+        within = client.get("/events", params={"within": "Vinnytsia Oblast", "limit": 1000,
+                                               "event_type": "air_raid_alert"}).json()  # fmt: skip
+    assert within["numberReturned"] > 0
+
+
+def test_a_place_nobody_knows_is_a_named_rejection(gazetteer_url: str) -> None:
+    report = run(gazetteer_url, DATA / SAMPLES["air_raid_alerts_official"], "alerts-2",
+                 "air_raid_alerts_official")  # fmt: skip
+    strays = {r["reason"] for r in report.rejected if r["column"] == "place"}
+    assert strays == {"no place is called 'Lubenskyi raion' and the row has no point"}
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+MAPPING = """
+[columns]
+id = "ID"
+start = "Date"
+lon = "Lng"
+lat = "Lat"
+title = "{What} at {Where}"
+event_type = "Kind"
+fatalities = "Killed"
+url = "Link"
+published = "Posted"
+
+[event_types]
+"Arty" = "shelling"
+"UAV" = "drone_strike"
+
+[citation]
+source = "OSINT sheet"
+kind = "osint"
+"""
+
+
+def test_an_osint_sheet_with_its_own_column_names(fresh_url: str, tmp_path: Path) -> None:
+    mapping = write(tmp_path, "sheet.toml", MAPPING)
+    # As a spreadsheet exports it: a byte-order mark, `;` between values, CRLF line ends.
+    lines = ["\ufeffID;Date;Lng;Lat;What;Where;Kind;Killed;Link;Posted",
+             "a1;2025-03-10T06:00:00Z;35.27;51.19;Shelling;Sudzha;Arty;2;https://t.me/x/1;10.03.2025",
+             "a2;2025-03-11;35.30;51.20;Drone;Sudzha;Boat;;;"]  # fmt: skip
+    sheet = write(tmp_path, "sheet.csv", "\r\n".join(lines) + "\r\n")
+    asyncio.run(_seed(fresh_url))
+    report = run(fresh_url, sheet, "sheet", str(mapping))
+    assert (report.inserted, report.rejected_count, report.warning_count) == (2, 0, 1)
+    rows = execute(fresh_url, "SELECT external_id, event_type, sub_event_type, fatalities "
+                   "FROM events WHERE dataset = 'sheet' ORDER BY 1")  # fmt: skip
+    assert rows == [("a1", "shelling", None, 2), ("a2", "other", "Boat", None)]
+
+
+async def _seed(url: str) -> None:
+    engine = make_engine(url, settings_for(url))
+    try:
+        await seed(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            MAPPING.replace('lat = "Lat"', 'latitude = "Lat"'),
+            "unknown key columns.latitude; use ['actors', 'description',",
+        ),
+        (
+            MAPPING.replace('"UAV" = "drone_strike"', '"UAV" = "drones"'),
+            "event_types.'UAV' = 'drones' is not an event type",
+        ),
+        (MAPPING.replace('id = "ID"\n', ""), "columns.id is required"),
+        (MAPPING + "\n[extras]\n", "unknown section [extras]"),
+    ],
+)
+def test_a_bad_mapping_names_what_is_wrong(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(MappingError, match=message.replace("[", r"\[").replace("(", r"\(")):
+        load_mapping(str(write(tmp_path, "bad.toml", text)))
+
+
+def test_a_missing_column_writes_nothing(fresh_url: str, tmp_path: Path) -> None:
+    mapping = write(tmp_path, "sheet.toml", MAPPING)
+    sheet = write(
+        tmp_path, "sheet.csv", "ID,Date,Lng,Lat,What,Where,Kind\na1,2025-03-10,35,51,x,y,Arty\n"
+    )
+    before = dump_tables(fresh_url)
+    command = [sys.executable, "-m", "app.cli", "import", str(sheet), "--dataset", "sheet",
+               "--mapping", str(mapping)]  # fmt: skip
+    env = {"DATABASE_URL": fresh_url, "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 1
+    assert "mapping sheet: the file has no column Killed, Link, Posted" in done.stderr
+    assert dump_tables(fresh_url) == before
