@@ -12,6 +12,7 @@ from app.domain.errors import FrontlineError
 from app.domain.filters import DEFAULT_EVENT_SORT, EventFilter, EventQuery, Page
 from app.domain.parsing import parse_bbox, parse_csv_list, parse_datetime
 from app.domain.vocab import EventType, Scope, values
+from app.ingest.dates import DateOrderError
 from app.ingest.event_rows import ImportFileError
 from app.ingest.event_staging import ImportReport
 from app.ingest.events import import_events
@@ -194,6 +195,8 @@ async def _import_events(url: str, args: argparse.Namespace, total: int) -> Impo
             fmt=args.format,
             progress=progress,
             mapping=mapping,
+            date_format=args.date_format,
+            encoding=args.encoding,
         )
     finally:
         print(f"\r{total:,} bytes read", file=sys.stderr)
@@ -204,7 +207,7 @@ def cmd_import(args: argparse.Namespace) -> None:
     try:
         total = Path(args.file).stat().st_size
         report = asyncio.run(_import_events(_database_url(), args, total))
-    except (ImportFileError, MappingError, OSError) as exc:
+    except (ImportFileError, MappingError, DateOrderError, OSError) as exc:
         sys.exit(f"frontline import: {exc}; nothing was imported")
     for bad in report.rejected:
         print(f"line {bad['line']}: {bad['column']}: {bad['reason']}", file=sys.stderr)
@@ -277,6 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
     imp_events.add_argument("--partial", action="store_true", help="keep the good rows")
     imp_events.add_argument("--mapping", help="any CSV: a shipped mapping's name (mappings/) "
                             "or a TOML file saying which column holds what")  # fmt: skip
+    imp_events.add_argument("--date-format", choices=["DD/MM/YYYY", "MM/DD/YYYY"],
+                            help="the order of day/month dates in a mapped file")  # fmt: skip
+    imp_events.add_argument("--encoding", help="the file's text encoding (default UTF-8), "
+                            "e.g. cp1252 for older spreadsheet exports")  # fmt: skip
     imp_events.set_defaults(func=cmd_import)
 
     for name, text in (

@@ -239,7 +239,9 @@ def sniff(path: Path) -> str:
     raise ImportFileError("not an ACLED-style CSV, a UCDP GED-style CSV or GeoJSON")
 
 
-def raw_rows(path: Path, fmt: str, delimiter: str | None = None) -> Iterator[tuple[int, Any]]:
+def raw_rows(
+    path: Path, fmt: str, delimiter: str | None = None, encoding: str = "utf-8"
+) -> Iterator[tuple[int, Any]]:
     """(line number, raw row) pairs; GeoJSON features are numbered from 1. CSV columns are
     matched without case; a byte-order mark and `;` or tab delimiters are recognised."""
     if fmt == "geojson":
@@ -252,27 +254,36 @@ def raw_rows(path: Path, fmt: str, delimiter: str | None = None) -> Iterator[tup
             raise ImportFileError("not a GeoJSON FeatureCollection")
         yield from enumerate(features, start=1)
         return
-    with open_text(path) as handle:
-        reader = csv.DictReader(handle, delimiter=delimiter or _delimiter(path))
+    with open_text(path, encoding) as handle:
+        reader = csv.DictReader(handle, delimiter=delimiter or _delimiter(path, encoding))
         try:
             for raw in reader:
                 yield reader.line_num, {(k or "").strip().lstrip("\ufeff").lower(): v or ""
                                         for k, v in raw.items()}  # fmt: skip
-        except (UnicodeDecodeError, csv.Error) as exc:
+        except UnicodeDecodeError:
+            raise ImportFileError(f"line {reader.line_num}: not {encoding} text; say the file's "
+                                  "encoding (--encoding cp1252)") from None  # fmt: skip
+        except csv.Error as exc:
             raise ImportFileError(f"line {reader.line_num}: {exc}") from None
 
 
-def header(path: Path, delimiter: str | None = None) -> list[str]:
+def header(path: Path, delimiter: str | None = None, encoding: str = "utf-8") -> list[str]:
     """The CSV file's column names, as written."""
-    with open_text(path) as handle:
-        first = handle.readline()
-    names = next(csv.reader([first], delimiter=delimiter or _delimiter(path)), [])
+    try:
+        with open_text(path, encoding) as handle:
+            first = handle.readline()
+    except UnicodeDecodeError:
+        raise ImportFileError(f"the header is not {encoding} text; say the file's encoding "
+                              "(--encoding cp1252)") from None  # fmt: skip
+    except LookupError:
+        raise ImportFileError(f"unknown encoding {encoding!r}") from None
+    names = next(csv.reader([first], delimiter=delimiter or _delimiter(path, encoding)), [])
     return [name.strip().lstrip("\ufeff") for name in names]
 
 
-def _delimiter(path: Path) -> str:
+def _delimiter(path: Path, encoding: str = "utf-8") -> str:
     """`,` unless the header line has more `;` or tabs (spreadsheet exports)."""
-    with open_text(path) as handle:
+    with open_text(path, encoding) as handle:
         first = handle.readline()
     return max((",", ";", "\t"), key=first.count) if first else ","
 

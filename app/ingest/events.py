@@ -16,9 +16,10 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app.ingest.dates import order_of
 from app.ingest.event_rows import MAPPERS, Mapper, RowError, header, parse_row, raw_rows, sniff
 from app.ingest.event_staging import CHUNK_ROWS, STAGE_TABLES, Importer, ImportReport
-from app.ingest.mappings import Mapping, build_mapper, check_header
+from app.ingest.mappings import Mapping, build_mapper, check_header, date_order
 from app.store.repository import execute_script
 
 
@@ -96,9 +97,13 @@ async def import_events(
     fmt: str | None = None,
     progress: Callable[[int], None] | None = None,
     mapping: Mapping | None = None,
+    date_format: str | None = None,
+    encoding: str | None = None,
 ) -> ImportReport:
     """Import one file (in a known format, or any CSV through a mapping); see the module
-    docstring for the rules. MappingError when the file lacks a column the mapping reads.
+    docstring for the rules. MappingError when the file lacks a column the mapping reads;
+    DateOrderError when its day/month dates have no order the mapping, ``date_format`` or the
+    values settle.
 
     A concurrent import that creates the same new place first, or a lock conflict, makes the
     transaction fail as a whole; it is then run again (the other import's work is visible
@@ -107,17 +112,24 @@ async def import_events(
     mapper: Mapper | None = None
     if mapping is not None and mapping.format is not None:
         fmt, mapping = mapping.format, None  # a built-in format, named by a mapping
-    if mapping is not None:
-        check_header(mapping, header(path, mapping.delimiter))
-        fmt, mapper = f"mapping {mapping.name}", build_mapper(mapping)
-    fmt = fmt or sniff(path)
     delimiter = mapping.delimiter if mapping is not None else None
+    encoding = encoding or (mapping.encoding if mapping is not None else "utf-8")
+    if mapping is not None:
+        check_header(mapping, header(path, delimiter, encoding))
+        order = mapping.date_order or order_of(date_format)
+        if order is None:  # the file's own values, or a DateOrderError naming two of them
+            order = date_order(mapping, raw_rows(path, "csv", delimiter, encoding))
+        fmt, mapper = f"mapping {mapping.name}", build_mapper(mapping, order)
+    fmt = fmt or sniff(path)
     csv_format = "csv" if mapping is not None else fmt
+
+    def rows() -> Iterable[tuple[int, Any]]:
+        return raw_rows(path, csv_format, delimiter, encoding)
+
     for attempt in range(1, RETRIES + 1):
         report = ImportReport(fmt, dataset)
         try:
-            await _import_once(engine, lambda: raw_rows(path, csv_format, delimiter), report,
-                               who, partial, progress, mapper)  # fmt: skip
+            await _import_once(engine, rows, report, who, partial, progress, mapper)
         except DBAPIError as exc:
             if attempt == RETRIES or not _worth_retrying(exc):
                 raise

@@ -11,14 +11,16 @@ a secondary value (a publication date) never does. Shipped mappings live in `map
 """
 
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from string import Formatter
 from typing import Any
 
 from app.domain.vocab import EventType, LocationPrecision, TimePrecision, values
+from app.ingest import dates
+from app.ingest.dates import DateOrderError, order_of
 from app.ingest.event_rows import Citation, RowError, published_citation
 from app.settings import REPO_ROOT
 
@@ -29,7 +31,7 @@ KNOWN = {
     "event_types": None,  # any value → a Frontline event type
     "values": {"event_type", "time_precision", "location_precision"},
     "citation": {"source", "kind"},
-    "file": {"delimiter", "format"},
+    "file": {"delimiter", "format", "date_format", "encoding"},
 }  # fmt: skip
 BUILT_IN = ["acled", "ucdp", "geojson"]
 RawMapper = Callable[[dict[str, str]], tuple[str, dict[str, Any], str | None, list[Citation]]]
@@ -49,6 +51,8 @@ class Mapping:
     delimiter: str | None = None
     # A file in one of the built-in formats (acled, ucdp, geojson): read as that format.
     format: str | None = None
+    date_order: str | None = None  # DMY or MDY for day/month dates (file.date_format)
+    encoding: str = "utf-8"
 
     def used_columns(self) -> set[str]:
         """Every file column the mapping reads (templates' fields included)."""
@@ -94,8 +98,14 @@ def _checked(name: str, doc: dict[str, Any]) -> Mapping:
     if "place" not in columns and not {"lon", "lat"} <= set(columns):
         raise MappingError(f"{name}: map columns.lon and columns.lat, or columns.place")
     _check_vocabulary(name, doc)
+    file = doc.get("file", {})
+    try:
+        order = order_of(file.get("date_format"))
+    except DateOrderError as exc:
+        raise MappingError(f"{name}: file.{exc}") from None
     return Mapping(name, columns, doc.get("event_types", {}), doc.get("values", {}),
-                   doc.get("citation", {}), doc.get("file", {}).get("delimiter"))  # fmt: skip
+                   doc.get("citation", {}), file.get("delimiter"), date_order=order,
+                   encoding=file.get("encoding", "utf-8"))  # fmt: skip
 
 
 def _check_keys(name: str, doc: dict[str, Any]) -> None:
@@ -132,13 +142,26 @@ def check_header(mapping: Mapping, header: list[str]) -> None:
                            f"(its columns: {', '.join(header)})")  # fmt: skip
 
 
-def _instant(value: str, column: str) -> datetime:
-    text = value.strip()
+def _instant(value: str, column: str, order: str | None) -> datetime:
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return dates.parse(value, order)
     except ValueError:
-        raise RowError(column, f"{value!r} is not a date or time (ISO 8601)") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        raise RowError(column, f"{value!r} is not a date or time") from None
+
+
+def date_order(mapping: Mapping, rows: Iterable[tuple[int, dict[str, str]]]) -> str | None:
+    """The day/month order of the file's time columns, as the values prove it."""
+    columns = [mapping.columns[k] for k in ("start", "end") if k in mapping.columns]
+    seen: dict[str, list[str]] = {column: [] for column in columns}
+    for _, raw in rows:
+        for column in columns:
+            seen[column].append(_get(raw, column))
+    orders = {o for column, found in seen.items() if (o := dates.order_from_values(column, found))}
+    if len(orders) > 1:
+        raise DateOrderError(
+            f"columns {', '.join(columns)} put the day and month in different orders"
+        )
+    return orders.pop() if orders else None
 
 
 class _Fields(dict[str, str]):
@@ -152,8 +175,9 @@ def _get(raw: dict[str, str], column: str) -> str:
     return raw.get(column.lower(), "").strip()
 
 
-def build_mapper(mapping: Mapping) -> RawMapper:
-    """The row mapper the import path runs for every row of a mapped file."""
+def build_mapper(mapping: Mapping, order: str | None = None) -> RawMapper:
+    """The row mapper the import path runs for every row of a mapped file (``order``: DMY or
+    MDY, for day/month dates)."""
     c = mapping.columns
 
     def mapped(raw: dict[str, str]) -> tuple[str, dict[str, Any], str | None, list[Citation]]:
@@ -161,11 +185,11 @@ def build_mapper(mapping: Mapping) -> RawMapper:
         external_id = "|".join(_get(raw, col) for col in ids).strip("|")
         event: dict[str, Any] = {
             "title": c["title"].format_map(_Fields(raw)),
-            "occurred_at": _instant(_get(raw, c["start"]), c["start"]),
+            "occurred_at": _instant(_get(raw, c["start"]), c["start"], order),
             **{k: v for k, v in mapping.values.items() if k in ("time_precision",
                                                                  "location_precision")},
         }  # fmt: skip
-        _optional(event, raw, mapping)
+        _optional(event, raw, mapping, order)
         place = (_get(raw, c["place"]) or None) if "place" in c else None
         if place is not None and "geometry" not in event:
             event["place"] = place  # no point: the place's (the import resolves it by name)
@@ -174,11 +198,13 @@ def build_mapper(mapping: Mapping) -> RawMapper:
     return mapped
 
 
-def _optional(event: dict[str, Any], raw: dict[str, str], mapping: Mapping) -> None:
+def _optional(
+    event: dict[str, Any], raw: dict[str, str], mapping: Mapping, order: str | None
+) -> None:
     """The fields a mapping may name: end, point, description, type, actors, fatalities."""
     c = mapping.columns
     if "end" in c and (end := _get(raw, c["end"])):
-        event["occurred_until"] = _instant(end, c["end"])
+        event["occurred_until"] = _instant(end, c["end"], order)
     if "lon" in c and (_get(raw, c["lon"]) or _get(raw, c["lat"])):
         point = [_number(raw, c["lon"]), _number(raw, c["lat"])]
         event["geometry"] = {"type": "Point", "coordinates": point}

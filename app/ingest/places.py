@@ -58,13 +58,13 @@ class GeonameRow:
     spellings: tuple[str, ...]
 
 
-def open_text(path: Path) -> IO[str]:
+def open_text(path: Path, encoding: str = "utf-8") -> IO[str]:
     """The file as text, gunzipped when it starts with gzip's magic bytes."""
     with path.open("rb") as raw:
         gzipped = raw.read(2) == b"\x1f\x8b"
     if gzipped:
-        return gzip.open(path, "rt", encoding="utf-8", newline="")
-    return path.open(encoding="utf-8", newline="")
+        return gzip.open(path, "rt", encoding=encoding, newline="")
+    return path.open(encoding=encoding, newline="")
 
 
 def slugify(name: str) -> str:

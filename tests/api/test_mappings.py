@@ -10,9 +10,12 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from app.ingest.dates import DateOrderError
+from app.ingest.event_rows import ImportFileError
 from app.ingest.event_staging import ImportReport
 from app.ingest.events import import_events
 from app.ingest.gazetteer import load_gazetteer
@@ -52,12 +55,12 @@ def gazetteer_url(cluster: devdb.Cluster) -> Iterator[str]:
         devdb.drop_database(cluster, name)
 
 
-def run(url: str, path: Path, dataset: str, mapping: str) -> ImportReport:
+def run(url: str, path: Path, dataset: str, mapping: str, **options: Any) -> ImportReport:
     async def go() -> ImportReport:
         engine = make_engine(url, settings_for(url))
         try:
             return await import_events(engine, path, dataset, "test", partial=True,
-                                       mapping=load_mapping(mapping))  # fmt: skip
+                                       mapping=load_mapping(mapping), **options)  # fmt: skip
         finally:
             await engine.dispose()
 
@@ -193,3 +196,47 @@ def test_a_missing_column_writes_nothing(fresh_url: str, tmp_path: Path) -> None
     assert done.returncode == 1
     assert "mapping sheet: the file has no column Killed, Link, Posted" in done.stderr
     assert dump_tables(fresh_url) == before
+
+
+DATED = """
+[columns]
+id = "n"
+start = "when"
+lon = "x"
+lat = "y"
+title = "Strike {n}"
+"""
+
+
+def test_day_month_dates_are_never_guessed(fresh_url: str, tmp_path: Path) -> None:
+    mapping = str(write(tmp_path, "dated.toml", DATED))
+    rows = ["n,when,x,y", "1,01/02/2025,35.2,51.1", "2,03/04/2025,35.2,51.1"]
+    ambiguous = write(tmp_path, "a.csv", "\n".join(rows) + "\n")
+    before = dump_tables(fresh_url)
+    with pytest.raises(DateOrderError, match=r"column when: day and month cannot be told apart "
+                       r"\('01/02/2025', '03/04/2025'\)"):  # fmt: skip
+        run(fresh_url, ambiguous, "dated", mapping)
+    assert dump_tables(fresh_url) == before
+    said = run(fresh_url, ambiguous, "dated", mapping, date_format="DD/MM/YYYY")
+    assert said.inserted == 2
+    rows = ["n,when,x,y", "3,01/02/2025,35.2,51.1", "4,23/09/2022 16:05,35.2,51.1"]
+    proved = write(tmp_path, "b.csv", "\n".join(rows) + "\n")
+    assert run(fresh_url, proved, "dated", mapping).inserted == 2  # 23 can only be a day
+    days = execute(fresh_url, "SELECT external_id, occurred_at::date::text FROM events "
+                   "WHERE dataset = 'dated' ORDER BY 1")  # fmt: skip
+    assert days == [("1", "2025-02-01"), ("2", "2025-04-03"), ("3", "2025-02-01"),
+                    ("4", "2022-09-23")]  # fmt: skip
+
+
+def test_an_older_spreadsheet_export_with_its_encoding(fresh_url: str, tmp_path: Path) -> None:
+    text = DATED.replace('title = "Strike {n}"', 'title = "Strike at {where}"')
+    mapping = str(write(tmp_path, "where.toml", text))
+    path = tmp_path / "c.csv"
+    path.write_bytes("n,when,x,y,where\n1,2025-02-01,35.2,51.1,Sudža\n".encode("cp1252"))
+    refusal = r"not utf-8 text; say the file's encoding \(--encoding"
+    with pytest.raises(ImportFileError, match=refusal):
+        run(fresh_url, path, "enc", mapping)
+    assert run(fresh_url, path, "enc", mapping, encoding="cp1252").inserted == 1
+    assert execute(fresh_url, "SELECT title FROM events WHERE dataset = 'enc'") == [
+        ("Strike at Sudža",)
+    ]

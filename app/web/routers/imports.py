@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from app.domain.errors import InvalidBody, InvalidParameter, Unprocessable
+from app.ingest.dates import DateOrderError
 from app.ingest.event_rows import ImportFileError
 from app.ingest.events import import_events
 from app.ingest.mappings import MappingError, load_mapping
@@ -116,7 +117,7 @@ async def post_import(
                                      mapping=chosen)  # fmt: skip
     except ImportFileError as exc:
         raise InvalidBody("body", str(exc)) from None
-    except MappingError as exc:
+    except (MappingError, DateOrderError) as exc:
         raise InvalidBody("body", str(exc)) from None
     finally:
         await asyncio.to_thread(path.unlink, missing_ok=True)
