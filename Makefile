@@ -4,9 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint fmt db-start db-stop postgis test-tools web bench bench-compare bench-scale bench-gazetteer bench-imports bench-tiles soak clean
+.PHONY: run demo test lint fmt db-start db-stop postgis test-tools web bench bench-compare bench-scale bench-gazetteer bench-imports bench-tiles soak clean
 
 run: $(STAMP) postgis web  ## set up everything and serve on http://127.0.0.1:8000
+	$(BIN)/frontline serve
+
+demo: $(STAMP) postgis web  ## run, with ~100 000 real events (UCDP GED, air-raid alerts) loaded first
+	$(BIN)/frontline load open-data
 	$(BIN)/frontline serve
 
 test: $(STAMP) postgis test-tools web lint  ## set up everything, lint, then run the whole test suite

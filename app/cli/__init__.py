@@ -7,17 +7,12 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from app.cli import sync
+from app.cli import data, sync
 from app.domain.errors import FrontlineError
 from app.domain.filters import DEFAULT_EVENT_SORT, EventFilter, EventQuery, Page
 from app.domain.parsing import parse_bbox, parse_csv_list, parse_datetime
 from app.domain.vocab import EventType, Scope, values
-from app.ingest.dates import DateOrderError
-from app.ingest.event_rows import ImportFileError
-from app.ingest.event_staging import ImportReport
-from app.ingest.events import import_events
 from app.ingest.gazetteer import load_gazetteer
-from app.ingest.mappings import MappingError, load_mapping
 from app.ingest.places import PlaceImportError, import_places
 from app.ingest.seed import seed
 from app.services import keys, reads
@@ -177,52 +172,6 @@ def cmd_keys(args: argparse.Namespace) -> None:
         sys.exit(f"frontline keys: {exc}")
 
 
-async def _import_events(url: str, args: argparse.Namespace, total: int) -> ImportReport:
-    mapping = load_mapping(args.mapping) if args.mapping else None
-    engine = make_engine(url, get_settings())
-
-    def progress(rows: int) -> None:
-        print(f"\rread {rows:,} rows", end="", file=sys.stderr, flush=True)
-
-    try:
-        who = f"cli:{args.dataset}"
-        return await import_events(
-            engine,
-            Path(args.file),
-            args.dataset,
-            who,
-            partial=args.partial,
-            fmt=args.format,
-            progress=progress,
-            mapping=mapping,
-            date_format=args.date_format,
-            encoding=args.encoding,
-        )
-    finally:
-        print(f"\r{total:,} bytes read", file=sys.stderr)
-        await engine.dispose()
-
-
-def cmd_import(args: argparse.Namespace) -> None:
-    try:
-        total = Path(args.file).stat().st_size
-        report = asyncio.run(_import_events(_database_url(), args, total))
-    except (ImportFileError, MappingError, DateOrderError, OSError) as exc:
-        sys.exit(f"frontline import: {exc}; nothing was imported")
-    for bad in report.rejected:
-        print(f"line {bad['line']}: {bad['column']}: {bad['reason']}", file=sys.stderr)
-    for kept in report.warnings[:20]:
-        print(f"warning, line {kept['line']}: {kept['column']}: {kept['reason']}", file=sys.stderr)
-    summary = (f"{report.rows} rows: {report.inserted} inserted, {report.updated} updated, "
-               f"{report.unchanged} unchanged, {report.rejected_count} rejected")  # fmt: skip
-    if report.warning_count:
-        summary += f", {report.warning_count} values kept as text (warnings)"
-    if not report.written:
-        sys.exit(f"frontline import: {summary}; nothing was written (use --partial to keep "
-                 "the good rows)")  # fmt: skip
-    print(summary)
-
-
 def cmd_backup(args: argparse.Namespace) -> None:
     try:
         if args.command == "backup":
@@ -271,21 +220,6 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--within", help="id, slug or name of a region with a boundary")
     export.set_defaults(func=cmd_export)
 
-    imp_events = sub.add_parser(
-        "import", help="import events from ACLED-style CSV, UCDP GED-style CSV or GeoJSON"
-    )
-    imp_events.add_argument("file")
-    imp_events.add_argument("--dataset", required=True, help="dataset the rows belong to")
-    imp_events.add_argument("--format", choices=["acled", "ucdp", "geojson"])
-    imp_events.add_argument("--partial", action="store_true", help="keep the good rows")
-    imp_events.add_argument("--mapping", help="any CSV: a shipped mapping's name (mappings/) "
-                            "or a TOML file saying which column holds what")  # fmt: skip
-    imp_events.add_argument("--date-format", choices=["DD/MM/YYYY", "MM/DD/YYYY"],
-                            help="the order of day/month dates in a mapped file")  # fmt: skip
-    imp_events.add_argument("--encoding", help="the file's text encoding (default UTF-8), "
-                            "e.g. cp1252 for older spreadsheet exports")  # fmt: skip
-    imp_events.set_defaults(func=cmd_import)
-
     for name, text in (
         ("backup", "dump the whole database to FILE (pg_dump custom format)"),
         ("restore", "restore a dump made by `frontline backup` (all or nothing)"),
@@ -313,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("file")
     imp.set_defaults(func=cmd_places_import)
+    data.add_parsers(sub)
     sync.add_parser(sub)
     return parser
 

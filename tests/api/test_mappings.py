@@ -20,6 +20,7 @@ from app.ingest.event_staging import ImportReport
 from app.ingest.events import import_events
 from app.ingest.gazetteer import load_gazetteer
 from app.ingest.mappings import MappingError, load_mapping
+from app.ingest.open_data import load_open_data
 from app.ingest.seed import seed
 from app.store import devdb
 from app.store.engine import make_engine
@@ -240,3 +241,29 @@ def test_an_older_spreadsheet_export_with_its_encoding(fresh_url: str, tmp_path:
     assert execute(fresh_url, "SELECT title FROM events WHERE dataset = 'enc'") == [
         ("Strike at Sudža",)
     ]
+
+
+def test_open_data_loads_through_the_same_path(fresh_url: str) -> None:
+    """`frontline load open-data` on the samples: the gazetteer first, then each file through
+    its mapping; a second load changes nothing."""
+    samples = (
+        (SAMPLES["ucdp_ged"], "ucdp-ged", "ucdp_ged"),
+        (SAMPLES["air_raid_alerts_official"], "air-raid-alerts-official",
+         "air_raid_alerts_official"),
+        (SAMPLES["air_raid_alerts_volunteer"], "air-raid-alerts-volunteer",
+         "air_raid_alerts_volunteer"),
+    )  # fmt: skip
+
+    async def load() -> list[ImportReport]:
+        engine = make_engine(fresh_url, settings_for(fresh_url))
+        try:
+            await seed(engine)
+            return await load_open_data(engine, DATA, samples)
+        finally:
+            await engine.dispose()
+
+    first = asyncio.run(load())
+    assert [r.dataset for r in first] == [s[1] for s in samples]
+    assert all(r.inserted > 0.95 * r.rows for r in first)
+    again = asyncio.run(load())
+    assert [r.inserted + r.updated for r in again] == [0, 0, 0]
