@@ -10,6 +10,7 @@ from app.ingest.dates import DateOrderError
 from app.ingest.event_rows import ImportFileError
 from app.ingest.event_staging import ImportReport
 from app.ingest.events import import_events
+from app.ingest.inspect import inspect_file
 from app.ingest.mappings import MappingError, load_mapping
 from app.ingest.open_data import load_open_data
 from app.ingest.seed import seed
@@ -69,6 +70,14 @@ async def _import_events(url: str, args: argparse.Namespace, total: int) -> Impo
 
 
 def cmd_import(args: argparse.Namespace) -> None:
+    if args.inspect:
+        try:
+            print(inspect_file(Path(args.file), args.encoding or "utf-8"), end="")
+        except (ImportFileError, OSError) as exc:
+            sys.exit(f"frontline import --inspect: {exc}")
+        return
+    if not args.dataset:
+        sys.exit("frontline import: --dataset is required (the dataset the rows belong to)")
     try:
         total = Path(args.file).stat().st_size
         report = asyncio.run(_import_events(_database_url(), args, total))
@@ -98,7 +107,9 @@ def add_parsers(sub: Any) -> None:
         "import", help="import events from ACLED-style CSV, UCDP GED-style CSV or GeoJSON"
     )
     imp_events.add_argument("file")
-    imp_events.add_argument("--dataset", required=True, help="dataset the rows belong to")
+    imp_events.add_argument("--dataset", help="dataset the rows belong to (required to import)")
+    imp_events.add_argument("--inspect", action="store_true",
+                            help="print the mapping that imports FILE")  # fmt: skip
     imp_events.add_argument("--format", choices=["acled", "ucdp", "geojson"])
     imp_events.add_argument("--partial", action="store_true", help="keep the good rows")
     imp_events.add_argument("--mapping", help="any CSV: a shipped mapping's name (mappings/) "

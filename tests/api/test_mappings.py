@@ -267,3 +267,42 @@ def test_open_data_loads_through_the_same_path(fresh_url: str) -> None:
     assert all(r.inserted > 0.95 * r.rows for r in first)
     again = asyncio.run(load())
     assert [r.inserted + r.updated for r in again] == [0, 0, 0]
+
+
+SHEET = [
+    "Ref;Datum;Lng;Lat;Headline;Town;Category;Deaths;Link",
+    "r1;23/09/2022;35.27;51.19;Shelling of the centre;Sudzha;Shelling;2;https://t.me/a/1",
+    "r2;24/09/2022;35.30;51.20;Drone over the bridge;Sudzha;UAV attack;;https://t.me/a/2",
+    "r3;01/10/2022;36.25;49.98;Missile strike;Kharkiv;missile strike;5;",
+]
+
+
+def test_inspect_writes_a_mapping_that_imports_the_file(fresh_url: str, tmp_path: Path) -> None:
+    sheet = write(tmp_path, "sheet.csv", "\r\n".join(SHEET) + "\r\n")
+    command = [sys.executable, "-m", "app.cli", "import", str(sheet), "--inspect"]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    mapping = done.stdout
+    for line in ('id = "Ref"', 'start = "Datum"', 'lon = "Lng"', 'lat = "Lat"',
+                 'title = "{Headline}"', 'event_type = "Category"', 'fatalities = "Deaths"',
+                 '"Shelling" = "shelling"', '"missile strike" = "missile_strike"',
+                 '"UAV attack" = "other"',
+                 'date_format = "DD/MM/YYYY"  # proved by the values of Datum'):  # fmt: skip
+        assert line in mapping, line
+    path = write(tmp_path, "sheet.toml", mapping)
+    asyncio.run(_seed(fresh_url))
+    report = run(fresh_url, sheet, "sheet", str(path))
+    assert (report.inserted, report.rejected_count) == (3, 0)
+    assert execute(fresh_url, "SELECT occurred_at::date::text FROM events WHERE "
+                   "external_id = 'r1' AND dataset = 'sheet'") == [("2022-09-23",)]  # fmt: skip
+
+
+def test_inspect_proposes_an_id_when_none_is_named(gazetteer_url: str, tmp_path: Path) -> None:
+    sample = DATA / SAMPLES["air_raid_alerts_volunteer"]
+    command = [sys.executable, "-m", "app.cli", "import", str(sample), "--inspect"]
+    mapping = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    assert 'id = ["region", "started_at"]' in mapping
+    report = run(
+        gazetteer_url, sample, "volunteer-inspected", str(write(tmp_path, "v.toml", mapping))
+    )
+    assert report.inserted == report.rows
