@@ -81,8 +81,29 @@ def conformance() -> dict[str, Any]:
     return {"conformsTo": CONFORMANCE}
 
 
+ODBL = "https://opendatacommons.org/licenses/odbl/1-0/"
+CC_BY = "https://creativecommons.org/licenses/by/4.0/"
+MIT = "https://opensource.org/license/mit"
+# What each collection's data owes to whom (seeds/README.md, seeds/open-data/README.md).
+ATTRIBUTION = {
+    "events": (
+        "Every event cites its own sources. Open data loaded by `make demo`: UCDP GED (CC BY "
+        "4.0; Sundberg & Melander 2013, Davies, Pettersson & Öberg 2023) and the Ukrainian "
+        "air-raid alert tables of Vadimkin/ukrainian-air-raid-sirens-dataset (MIT; the volunteer "
+        "alerts credit eTryvoga).",
+        [(CC_BY, "UCDP GED: CC BY 4.0"), (MIT, "Air-raid alert tables: MIT")],
+    ),
+    "places": (
+        "Regions: geoBoundaries gbOpen ADM1 (ODbL 1.0), © OpenStreetMap contributors; "
+        "settlements: GeoNames (CC BY 4.0).",
+        [(ODBL, "Region boundaries: ODbL 1.0"), (CC_BY, "GeoNames: CC BY 4.0")],
+    ),
+}
+
+
 def collection(base: str, collection_id: str, extent: Extent) -> dict[str, Any]:
     title, description = COLLECTIONS[collection_id]
+    attribution, licences = ATTRIBUTION[collection_id]
     url = f"{base}/collections/{collection_id}"
     doc: dict[str, Any] = {
         "id": collection_id,
@@ -103,7 +124,9 @@ def collection(base: str, collection_id: str, extent: Extent) -> dict[str, Any]:
                 "application/schema+json",
                 "Queryable properties",
             ),
+            *(link(href, "license", HTML, text) for href, text in licences),
         ],
+        "attribution": attribution,
     }
     if collection_id == "events":
         doc["links"].append(link(f"{url}/items?f=csv", "items", "text/csv", "The items as CSV"))

@@ -50,6 +50,16 @@ def test_collections_have_extents_from_the_data(client: TestClient) -> None:
     assert interval[0].replace("Z", "+00:00") == starts[0]
 
 
+def test_collections_say_what_their_data_owes_to_whom(client: TestClient) -> None:
+    """The gazetteer's ODbL and CC BY sources, and the open event data's, as license links."""
+    places = client.get("/collections/places").json()
+    licences = {link["href"] for link in places["links"] if link["rel"] == "license"}
+    assert licences == {"https://opendatacommons.org/licenses/odbl/1-0/",
+                        "https://creativecommons.org/licenses/by/4.0/"}  # fmt: skip
+    assert "© OpenStreetMap contributors" in places["attribution"]
+    assert "UCDP GED (CC BY 4.0" in client.get("/collections/events").json()["attribution"]
+
+
 def test_one_collection_and_unknown_collection(client: TestClient) -> None:
     assert client.get("/collections/events").json()["id"] == "events"
     response = client.get("/collections/nope")

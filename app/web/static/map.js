@@ -100,8 +100,10 @@ function style() {
     regions: {
       type: "geojson",
       data: `${ORIGIN}/collections/places/items?kind=region&geometry=boundary&limit=1000`,
+      attribution: "Regions: geoBoundaries (ODbL), © OpenStreetMap contributors; places: GeoNames (CC BY 4.0)",
     },
-    events: { type: "vector", tiles: [tileUrl()], minzoom: 0, maxzoom: 16 },
+    events: { type: "vector", tiles: [tileUrl()], minzoom: 0, maxzoom: 16,
+              attribution: "Events: their cited sources; open data: UCDP GED (CC BY 4.0), air-raid alerts (MIT)" },
   };
   const layers = [{ id: "background", type: "background", paint: { "background-color": "#e8edf1" } }];
   if (basemap) {
