@@ -8,10 +8,20 @@ point elsewhere (a mirror, the test emulators).
 import argparse
 import asyncio
 import sys
+import time
 from datetime import date
 from typing import Any
 
 import httpx2
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.progress import Progress as RichProgress
 
 from app.ingest.feeds.acled import AcledClient
 from app.ingest.feeds.acled_sync import sync_acled
@@ -31,8 +41,10 @@ def add_parser(sub: Any) -> None:
     acled = feeds.add_parser("acled", help="ACLED's API (OAuth credentials from the environment)")
     acled.add_argument("--country", action="append", default=[],
                        help="only this country (repeat for several), e.g. Ukraine")  # fmt: skip
-    acled.add_argument("--start", help="only events on or after this date (YYYY-MM-DD)")
-    acled.add_argument("--end", help="only events on or before this date (YYYY-MM-DD)")
+    acled.add_argument("--region", action="append", default=[],
+                       help="only this ACLED region (repeat for several), e.g. Europe")  # fmt: skip
+    acled.add_argument("--start", type=_date, help="only events on or after this date (YYYY-MM-DD)")
+    acled.add_argument("--end", type=_date, help="only events on or before this date (YYYY-MM-DD)")
     acled.add_argument(
         "--dry-run", action="store_true", help="count what would change, write nothing"
     )
@@ -77,18 +89,42 @@ def acled_filters(args: argparse.Namespace) -> dict[str, str]:
     filters: dict[str, str] = {}
     if args.country:
         filters["country"] = "|".join(args.country)
+    if args.region:
+        filters["region"] = "|".join(args.region)
     if args.start or args.end:
         filters["event_date"] = f"{args.start or '1997-01-01'}|{args.end or '9999-12-31'}"
         filters["event_date_where"] = "BETWEEN"
     return filters
 
 
-def _progress(report: SyncReport) -> None:
-    c = report.counts
-    end = "\r" if sys.stderr.isatty() else "\n"
-    print(f"  {c['pages']} pages, {c['rows']} rows: {c['inserted']} new, {c['updated']} edited, "
-          f"{c['unchanged']} unchanged, {c['rejected']} rejected, {c['deleted']} deleted",
-          end=end, file=sys.stderr, flush=True)  # fmt: skip
+class Progress:
+    """Rows, rate and (when upstream gives a total) ETA, as a bar on a terminal; plain lines
+    otherwise (logs, CI)."""
+
+    def __init__(self, feed: str) -> None:
+        self.feed, self.bar, self.task = feed, None, None
+        if sys.stderr.isatty():
+            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                       TextColumn("rows, {task.fields[rate]} rows/s"), TimeElapsedColumn(),
+                       TimeRemainingColumn())  # fmt: skip
+            self.bar = RichProgress(*columns, console=Console(stderr=True), transient=True)
+            self.task = self.bar.add_task(feed, total=None, rate="…")
+            self.bar.start()
+        self.started = time.monotonic()
+
+    def __call__(self, report: SyncReport) -> None:
+        c = report.counts
+        if self.bar is not None and self.task is not None:
+            rate = f"{c['rows'] / max(time.monotonic() - self.started, 1e-3):.0f}"
+            self.bar.update(self.task, completed=c["rows"], total=report.total, rate=rate)
+            return
+        print(f"  {self.feed}: {c['pages']} pages, {c['rows']} rows: {c['inserted']} new, "
+              f"{c['updated']} edited, {c['unchanged']} unchanged, {c['rejected']} rejected, "
+              f"{c['deleted']} deleted", file=sys.stderr, flush=True)  # fmt: skip
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
 
 def _credentials(settings: Settings) -> tuple[str, str]:
@@ -102,13 +138,15 @@ async def _sync_acled(args: argparse.Namespace) -> SyncReport:
     settings = get_settings()
     username, password = _credentials(settings)
     engine = make_engine(resolve_database_url(settings), settings)
+    progress = Progress("acled")
     try:
         async with httpx2.AsyncClient(timeout=TIMEOUT_S) as http:
             client = AcledClient(http, settings.acled_url, username, password)
             return await sync_acled(engine, client, filters=acled_filters(args),
                                     page_size=settings.feed_page_size, dry_run=args.dry_run,
-                                    progress=_progress)  # fmt: skip
+                                    progress=progress)  # fmt: skip
     finally:
+        progress.close()
         await engine.dispose()
 
 
@@ -132,9 +170,15 @@ async def _sync_ucdp(args: argparse.Namespace) -> list[tuple[str, SyncReport]]:
         async with httpx2.AsyncClient(timeout=TIMEOUT_S) as http:
             client = UcdpClient(http, settings.ucdp_url, settings.ucdp_token.get_secret_value())
             for version in args.version:
-                report = await sync_ucdp(engine, client, version, filters=ucdp_filters(args),
-                                         page_size=min(settings.feed_page_size, MAX_PAGE_SIZE),
-                                         dry_run=args.dry_run, progress=_progress)  # fmt: skip
+                progress = Progress(f"ucdp {version}")
+                try:
+                    report = await sync_ucdp(
+                        engine, client, version, filters=ucdp_filters(args),
+                        page_size=min(settings.feed_page_size, MAX_PAGE_SIZE),
+                        dry_run=args.dry_run, progress=progress,
+                    )  # fmt: skip
+                finally:
+                    progress.close()
                 reports.append((version, report))
     finally:
         await engine.dispose()

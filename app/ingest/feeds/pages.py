@@ -20,6 +20,7 @@ class SyncReport:
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(state.COUNTERS, 0))
     rejected: list[dict[str, Any]] = field(default_factory=list)
     resumed: bool = False
+    total: int | None = None  # rows the run will read, when upstream says (UCDP)
     mark: int | None = None
     deleted_mark: int | None = None
 

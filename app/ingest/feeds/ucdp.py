@@ -34,6 +34,7 @@ class UcdpPage:
     rows: list[dict[str, Any]]
     total_pages: int
     last: bool
+    total_count: int | None = None
 
 
 class UcdpClient:
@@ -63,9 +64,9 @@ class UcdpClient:
         rows = body.get("Result") if isinstance(body, dict) else None
         if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
             raise FeedError(f"UCDP {path} page {page}: the answer has no list in 'Result'.")
-        total = body.get("TotalPages")
-        return UcdpPage(rows, int(total) if isinstance(total, int) else 0,
-                        not body.get("NextPageUrl"))  # fmt: skip
+        pages, count = body.get("TotalPages"), body.get("TotalCount")
+        return UcdpPage(rows, pages if isinstance(pages, int) else 0, not body.get("NextPageUrl"),
+                        count if isinstance(count, int) else None)  # fmt: skip
 
     async def _read(self, path: str, params: dict[str, str]) -> Any:
         what = f"UCDP {path}"

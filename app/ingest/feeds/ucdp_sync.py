@@ -96,6 +96,7 @@ async def _pages(
     last = False
     while not last:
         page = await client.events(run["version"], run["page"], page_size, filters)
+        report.total = page.total_count
         rows = [{**row, **vintage} for row in page.rows]
         _widen_period(run, rows)
         first_line = run["page"] * page_size + 1
