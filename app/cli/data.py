@@ -63,6 +63,7 @@ async def _import_events(url: str, args: argparse.Namespace, total: int) -> Impo
             mapping=mapping,
             date_format=args.date_format,
             encoding=args.encoding,
+            last_wins=args.last_wins,
         )
     finally:
         print(f"\r{total:,} bytes read", file=sys.stderr)
@@ -112,6 +113,8 @@ def add_parsers(sub: Any) -> None:
                             help="print the mapping that imports FILE")  # fmt: skip
     imp_events.add_argument("--format", choices=["acled", "ucdp", "geojson"])
     imp_events.add_argument("--partial", action="store_true", help="keep the good rows")
+    imp_events.add_argument("--last-wins", action="store_true",
+                            help="a repeated id keeps its last row, not its first")  # fmt: skip
     imp_events.add_argument("--mapping", help="any CSV: a shipped mapping's name (mappings/) "
                             "or a TOML file saying which column holds what")  # fmt: skip
     imp_events.add_argument("--date-format", choices=["DD/MM/YYYY", "MM/DD/YYYY"],

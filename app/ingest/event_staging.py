@@ -56,7 +56,7 @@ CREATE TEMP TABLE import_events (
 ) ON COMMIT DROP;
 CREATE TEMP TABLE import_citations (
     external_id text, source_slug text, source_name text, source_kind text, url text,
-    published_at timestamptz, stance text, excerpt text
+    published_at timestamptz, stance text, excerpt text, line int
 ) ON COMMIT DROP;
 CREATE TEMP TABLE import_changed (id bigint PRIMARY KEY, inserted boolean) ON COMMIT DROP;
 SET LOCAL statement_timeout = 0
@@ -65,9 +65,13 @@ _DUPLICATES = """
 SELECT external_id, min(line) AS first, array_agg(line ORDER BY line) AS lines
 FROM import_events GROUP BY external_id HAVING count(*) > 1 ORDER BY first LIMIT 1000
 """
-_DROP_LATER_DUPLICATES = """
+# One row per id stays, the first or (--last-wins) the last; the others' citations go too.
+_DROP_DUPLICATES = """
 DELETE FROM import_events a USING import_events b
-WHERE a.external_id = b.external_id AND a.line > b.line
+WHERE a.external_id = b.external_id AND a.line {} b.line
+"""
+_DROP_THEIR_CITATIONS = """
+DELETE FROM import_citations c WHERE NOT EXISTS (SELECT FROM import_events e WHERE e.line = c.line)
 """
 _SOURCES = """
 INSERT INTO sources (slug, name, kind)
@@ -232,7 +236,7 @@ class Importer:
             if c.warning is not None:
                 self.report.warn(line, *c.warning)
             self.citations.append((row.external_id, slugify(c.source), c.source[:500], c.kind,
-                                   c.url, c.published_at, c.stance, c.excerpt))  # fmt: skip
+                                   c.url, c.published_at, c.stance, c.excerpt, line))  # fmt: skip
         if len(self.events) >= CHUNK_ROWS:
             await self.flush()
 
@@ -243,13 +247,21 @@ class Importer:
         await raw.copy_records_to_table("import_citations", records=self.citations)
         self.events, self.citations = [], []
 
-    async def duplicates(self, partial: bool) -> None:
+    async def duplicates(self, partial: bool, last_wins: bool = False) -> None:
+        """Rows that repeat an id: the later ones rejected (kept out with ``partial``), or,
+        with ``last_wins``, the earlier ones replaced by the last (a warning each)."""
         for row in (await self.conn.execute(text(_DUPLICATES))).all():
-            reason = f"duplicate of line {row.first} ({row.external_id!r})"
-            for line in row.lines[1:]:
-                self.report.reject(line, "external_id", reason)
-        if partial:
-            await self.conn.execute(text(_DROP_LATER_DUPLICATES))
+            if last_wins:
+                replaced = f"replaced by line {row.lines[-1]} ({row.external_id!r})"
+                for line in row.lines[:-1]:
+                    self.report.warn(line, "external_id", replaced)
+            else:
+                for line in row.lines[1:]:
+                    reason = f"duplicate of line {row.first} ({row.external_id!r})"
+                    self.report.reject(line, "external_id", reason)
+        if partial or last_wins:
+            await self.conn.execute(text(_DROP_DUPLICATES.format("<" if last_wins else ">")))
+            await self.conn.execute(text(_DROP_THEIR_CITATIONS))
 
     async def merge(self, dataset: str, who: str) -> None:
         params = {"dataset": dataset}

@@ -44,6 +44,7 @@ async def merge_rows(
     partial: bool = False,
     progress: Callable[[int], None] | None = None,
     mapper: Mapper | None = None,
+    last_wins: bool = False,
 ) -> bool:
     """Map, check, stage and merge raw rows inside the caller's transaction (a file's, or one
     page of a feed). False when rows were rejected and nothing may be written: the caller
@@ -60,7 +61,7 @@ async def merge_rows(
         if progress and report.rows % CHUNK_ROWS == 0:
             progress(report.rows)
     await importer.flush()
-    await importer.duplicates(partial)
+    await importer.duplicates(partial, last_wins)
     if report.rejected_count and not partial:
         return False
     await importer.merge(report.dataset, who)
@@ -78,10 +79,12 @@ async def _import_once(
     partial: bool,
     progress: Callable[[int], None] | None,
     mapper: Mapper | None,
+    last_wins: bool,
 ) -> None:
     try:
         async with engine.begin() as conn:
-            if not await merge_rows(conn, rows(), report, who, partial, progress, mapper):
+            if not await merge_rows(conn, rows(), report, who, partial, progress, mapper,
+                                    last_wins):  # fmt: skip
                 raise _Rollback
     except _Rollback:
         pass
@@ -99,6 +102,7 @@ async def import_events(
     mapping: Mapping | None = None,
     date_format: str | None = None,
     encoding: str | None = None,
+    last_wins: bool = False,
 ) -> ImportReport:
     """Import one file (in a known format, or any CSV through a mapping); see the module
     docstring for the rules. MappingError when the file lacks a column the mapping reads;
@@ -129,7 +133,7 @@ async def import_events(
     for attempt in range(1, RETRIES + 1):
         report = ImportReport(fmt, dataset)
         try:
-            await _import_once(engine, rows, report, who, partial, progress, mapper)
+            await _import_once(engine, rows, report, who, partial, progress, mapper, last_wins)
         except DBAPIError as exc:
             if attempt == RETRIES or not _worth_retrying(exc):
                 raise

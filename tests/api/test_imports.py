@@ -165,6 +165,25 @@ def test_partial_keeps_the_good_rows_and_reports_duplicates(seeded: str, tmp_pat
     ]  # fmt: skip
 
 
+def test_a_repeated_id_keeps_its_first_row_and_citations_unless_last_wins(
+    seeded: str, tmp_path: Path
+) -> None:
+    """The row a repeat loses takes its citations with it; --last-wins keeps the last row."""
+    later = [*ACLED[0][:12], "Meduza", ACLED[0][13], "7"]  # UKR1001 again, other source
+    path = write(tmp_path, "dup.csv", acled_csv([ACLED[0], later]))
+    first = run_import(seeded, path, dataset="first", partial=True)
+    assert (first.inserted, first.rejected_count) == (1, 1)
+    sql = ("SELECT e.fatalities, array_agg(s.slug ORDER BY s.slug) FROM events e "
+           "JOIN event_sources es ON es.event_id = e.id JOIN sources s ON s.id = es.source_id "
+           "WHERE e.dataset = '{}' GROUP BY e.fatalities")  # fmt: skip
+    assert execute(seeded, sql.format("first")) == [(0, ["ministry-of-defence-of-russia"])]
+    last = run_import(seeded, path, dataset="last", last_wins=True)
+    assert (last.inserted, last.rejected_count, last.warning_count) == (1, 0, 1)
+    assert last.warnings == [{"line": 2, "column": "external_id",
+                              "reason": "replaced by line 3 ('UKR1001')"}]  # fmt: skip
+    assert execute(seeded, sql.format("last")) == [(7, ["meduza"])]
+
+
 UCDP_COLUMNS = ["id", "type_of_violence", "dyad_name", "side_a", "side_b", "source_office",
                 "source_date", "source_article", "where_prec", "where_coordinates",
                 "where_description", "latitude", "longitude", "date_prec", "date_start",

@@ -96,6 +96,13 @@ async def post_import(
     partial: Annotated[
         bool, Query(description="Write the good rows even when some are bad.", examples=[True])
     ] = False,
+    last_wins: Annotated[
+        bool,
+        Query(
+            description="A repeated id keeps its last row (the others reported), not its first.",
+            examples=[True],
+        ),
+    ] = False,
     mapping: Annotated[
         str | None,
         Query(
@@ -114,7 +121,7 @@ async def post_import(
     path = await _save_body(request, settings.max_import_bytes)
     try:
         report = await import_events(engine, path, dataset, who.name, partial=partial, fmt=format,
-                                     mapping=chosen)  # fmt: skip
+                                     mapping=chosen, last_wins=last_wins)  # fmt: skip
     except ImportFileError as exc:
         raise InvalidBody("body", str(exc)) from None
     except (MappingError, DateOrderError) as exc:
