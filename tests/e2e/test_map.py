@@ -124,6 +124,11 @@ def test_map_shows_the_seeded_events_without_errors(server: str, map_page: MapPa
         "window.frontline.map.querySourceFeatures('regions').map(f => f.properties.slug)"
     )
     assert "belgorod-oblast" in regions
+    # Natural Earth's outlines under the regions, served from this origin (no tile server).
+    assert map_page.evaluate("window.frontline.map.getSource('countries').type") == "geojson"
+    _, body = fetch(f"{server}/static/vendor/countries.geojson")
+    names = {f["properties"]["name"] for f in json.loads(body)["features"]}
+    assert {"Ukraine", "Russia", "Belarus", "Poland"} <= names
     assert "#map=" in map_page.evaluate("location.hash")
     ARTIFACTS.mkdir(exist_ok=True)
     map_page.page.screenshot(path=str(ARTIFACTS / "map.png"))

@@ -16,7 +16,7 @@ from app.web.params.common import forbid_unknown_params
 from app.web.routers.deps import AppSettings
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-VENDOR_FILES = ("maplibre-gl.mjs", "maplibre-gl-worker.mjs", "maplibre-gl.css")
+VENDOR_FILES = ("maplibre-gl.mjs", "maplibre-gl-worker.mjs", "maplibre-gl.css", "countries.geojson")
 
 router = APIRouter(tags=["map"], dependencies=[Depends(forbid_unknown_params)])
 

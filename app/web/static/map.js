@@ -4,6 +4,7 @@
 import * as maplibregl from "./vendor/maplibre-gl.mjs";
 
 const ORIGIN = window.location.origin;
+const COUNTRIES_URL = new URL("./vendor/countries.geojson", import.meta.url).href;
 const VERIFICATION_COLORS = {
   confirmed: "#1a7f37",
   claimed: "#d97706",
@@ -97,6 +98,8 @@ function style() {
   const root = document.documentElement;
   const basemap = root.dataset.basemap;
   const sources = {
+    // Natural Earth's countries (public domain), vendored as GeoJSON by scripts/ensure-web.sh.
+    countries: { type: "geojson", data: COUNTRIES_URL, attribution: "Countries: Natural Earth" },
     regions: {
       type: "geojson",
       data: `${ORIGIN}/collections/places/items?kind=region&geometry=boundary&limit=1000`,
@@ -106,6 +109,15 @@ function style() {
               attribution: "Events: their cited sources; open data: UCDP GED (CC BY 4.0), air-raid alerts (MIT)" },
   };
   const layers = [{ id: "background", type: "background", paint: { "background-color": "#e8edf1" } }];
+  if (!basemap) {
+    layers.push(
+      // 1:110m outlines are context at low zoom; closer in, the regions' own lines take over.
+      { id: "countries-fill", type: "fill", source: "countries", maxzoom: 7,
+        paint: { "fill-color": "#f7f8f6" } },
+      { id: "countries-line", type: "line", source: "countries", maxzoom: 7,
+        paint: { "line-color": "#9aa7b1", "line-width": 0.8 } },
+    );
+  }
   if (basemap) {
     sources.basemap = {
       type: "raster", tiles: [basemap], tileSize: 256,
