@@ -1,8 +1,8 @@
 # Frontline API image. The database comes from DATABASE_URL (see compose.yaml); the start
 # command is the same `frontline serve` that `make run` uses: migrate, seed, serve.
 
-# The map page's library, from the npm registry at the version package-lock.json pins
-# (the same files scripts/ensure-web.sh copies for `make run`).
+# The map page's library and country outlines, from the npm registry at the versions
+# package-lock.json pins (the same files scripts/ensure-web.sh writes for `make run`).
 FROM node:20-slim AS web
 WORKDIR /build
 COPY package.json package-lock.json ./
@@ -11,7 +11,10 @@ RUN npm ci --no-audit --no-fund --ignore-scripts --loglevel=error \
     && cp node_modules/maplibre-gl/dist/maplibre-gl.mjs \
           node_modules/maplibre-gl/dist/maplibre-gl-worker.mjs \
           node_modules/maplibre-gl/dist/maplibre-gl.css vendor/ \
-    && cp node_modules/maplibre-gl/LICENSE.txt vendor/maplibre-gl.LICENSE.txt
+    && cp node_modules/maplibre-gl/LICENSE.txt vendor/maplibre-gl.LICENSE.txt \
+    && node -e 'const t = require("topojson-client"), w = require("world-atlas/countries-110m.json"); \
+                process.stdout.write(JSON.stringify(t.feature(w, w.objects.countries)));' \
+       > vendor/countries.geojson
 
 FROM python:3.11-slim
 
