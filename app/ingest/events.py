@@ -17,8 +17,18 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.ingest.dates import order_of
-from app.ingest.event_rows import MAPPERS, Mapper, RowError, header, parse_row, raw_rows, sniff
+from app.ingest.event_rows import (
+    MAPPERS,
+    ImportFileError,
+    Mapper,
+    RowError,
+    header,
+    parse_row,
+    raw_rows,
+    sniff,
+)
 from app.ingest.event_staging import CHUNK_ROWS, STAGE_TABLES, Importer, ImportReport
+from app.ingest.inspect import detected_mapping
 from app.ingest.mappings import Mapping, build_mapper, check_header, date_order
 from app.store.repository import execute_script
 
@@ -113,18 +123,8 @@ async def import_events(
     transaction fail as a whole; it is then run again (the other import's work is visible
     by then), a few times at most.
     """
-    mapper: Mapper | None = None
-    if mapping is not None and mapping.format is not None:
-        fmt, mapping = mapping.format, None  # a built-in format, named by a mapping
+    fmt, mapper, mapping, encoding = _reader(path, fmt, mapping, date_format, encoding)
     delimiter = mapping.delimiter if mapping is not None else None
-    encoding = encoding or (mapping.encoding if mapping is not None else "utf-8")
-    if mapping is not None:
-        check_header(mapping, header(path, delimiter, encoding))
-        order = mapping.date_order or order_of(date_format)
-        if order is None:  # the file's own values, or a DateOrderError naming two of them
-            order = date_order(mapping, raw_rows(path, "csv", delimiter, encoding))
-        fmt, mapper = f"mapping {mapping.name}", build_mapper(mapping, order)
-    fmt = fmt or sniff(path)
     csv_format = "csv" if mapping is not None else fmt
 
     def rows() -> Iterable[tuple[int, Any]]:
@@ -141,3 +141,32 @@ async def import_events(
         break
     report.rejected.sort(key=lambda r: r["line"])
     return report
+
+
+def _reader(
+    path: Path,
+    fmt: str | None,
+    mapping: Mapping | None,
+    date_format: str | None,
+    encoding: str | None,
+) -> tuple[str, Mapper | None, Mapping | None, str]:
+    """How to read the file: its format's name, the row mapper (a mapping's), the mapping and
+    the text encoding. A CSV of no known format and no mapping gets the one `--inspect`
+    would write, when its columns are named plainly enough."""
+    if mapping is None and fmt is None:
+        try:
+            fmt = sniff(path)
+        except ImportFileError as exc:
+            if "UTF-8" in str(exc) and not encoding:
+                raise
+            mapping = detected_mapping(path, encoding or "utf-8")
+    if mapping is not None and mapping.format is not None:
+        fmt, mapping = mapping.format, None  # a built-in format, named by a mapping
+    if mapping is None:
+        return fmt or sniff(path), None, None, encoding or "utf-8"
+    encoding = encoding or mapping.encoding
+    check_header(mapping, header(path, mapping.delimiter, encoding))
+    order = mapping.date_order or order_of(date_format)
+    if order is None:  # the file's own values, or a DateOrderError naming two of them
+        order = date_order(mapping, raw_rows(path, "csv", mapping.delimiter, encoding))
+    return f"mapping {mapping.name}", build_mapper(mapping, order), mapping, encoding

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from app.domain.vocab import EventType, values
 from app.ingest.dates import DateOrderError, order_from_values
-from app.ingest.event_rows import header, raw_rows
+from app.ingest.event_rows import ImportFileError, header, raw_rows
+from app.ingest.mappings import Mapping, mapping_from_toml
 
 SAMPLE_ROWS = 5000
 NAMES = {
@@ -77,14 +78,33 @@ def _toml(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def inspect_file(path: Path, encoding: str = "utf-8") -> str:
-    """The mapping (TOML text, with comments) that imports ``path``."""
+def _detect(path: Path, encoding: str) -> tuple[list[str], list[dict[str, str]], dict[str, str]]:
+    """The file's columns, its first rows, and the column found for each role."""
     columns = header(path, encoding=encoding)
     rows = [raw for _, raw in _first(raw_rows(path, "csv", encoding=encoding), SAMPLE_ROWS)]
     found: dict[str, str] = {}
     for role in NAMES:
         if column := _named(columns, role, set(found.values())):
             found[role] = column
+    return columns, rows, found
+
+
+def detected_mapping(path: Path, encoding: str = "utf-8") -> Mapping:
+    """The mapping a CSV of no known format is imported with when none is given: what
+    `--inspect` writes, provided it found a time and a point or a place."""
+    _, _, found = _detect(path, encoding)
+    if "start" not in found or not ("place" in found or {"lon", "lat"} <= set(found)):
+        raise ImportFileError(
+            "not an ACLED-style CSV, a UCDP GED-style CSV or GeoJSON, and no columns are named "
+            "like a time and a point or a place: write a mapping "
+            f"(frontline import {path.name} --inspect > mapping.toml, then --mapping)"
+        )
+    return mapping_from_toml("detected", inspect_file(path, encoding))
+
+
+def inspect_file(path: Path, encoding: str = "utf-8") -> str:
+    """The mapping (TOML text, with comments) that imports ``path``."""
+    columns, rows, found = _detect(path, encoding)
     lines = [f"# Mapping for {path.name}, written by `frontline import --inspect` from its",
              f"# header and first {len(rows)} rows. Check each line, then import with:",
              f"#   frontline import {path.name} --dataset NAME --mapping THIS.toml", "",

@@ -85,6 +85,14 @@ def load_mapping(name_or_path: str) -> Mapping:
     return _checked(path.stem, doc)
 
 
+def mapping_from_toml(name: str, text: str) -> Mapping:
+    """A mapping from its TOML text (what `--inspect` writes)."""
+    try:
+        return _checked(name, tomllib.loads(text))
+    except tomllib.TOMLDecodeError as exc:
+        raise MappingError(f"{name}: not valid TOML: {exc}") from None
+
+
 def _checked(name: str, doc: dict[str, Any]) -> Mapping:
     _check_keys(name, doc)
     if (builtin := doc.get("file", {}).get("format")) is not None:

@@ -306,3 +306,29 @@ def test_inspect_proposes_an_id_when_none_is_named(gazetteer_url: str, tmp_path:
         gazetteer_url, sample, "volunteer-inspected", str(write(tmp_path, "v.toml", mapping))
     )
     assert report.inserted == report.rows
+
+
+def test_plainly_named_columns_need_no_mapping(fresh_url: str, tmp_path: Path) -> None:
+    """A CSV of no known format imports as `--inspect` would map it, when its columns say
+    what they hold; otherwise the refusal says how to write a mapping."""
+    asyncio.run(_seed(fresh_url))
+    lines = ["id,date,latitude,longitude,type", "p1,2025-03-10,51.19,35.27,Shelling",
+             "p2,2025-03-11,51.20,35.30,Drone strike"]  # fmt: skip
+    plain = write(tmp_path, "plain.csv", "\n".join(lines) + "\n")
+
+    async def go(path: Path) -> ImportReport:
+        engine = make_engine(fresh_url, settings_for(fresh_url))
+        try:
+            return await import_events(engine, path, "plain", "test")
+        finally:
+            await engine.dispose()
+
+    report = asyncio.run(go(plain))
+    assert (report.format, report.inserted) == ("mapping detected", 2)
+    assert execute(fresh_url, "SELECT event_type FROM events WHERE dataset = 'plain' "
+                   "ORDER BY external_id") == [("shelling",), ("drone_strike",)]  # fmt: skip
+    vague = write(tmp_path, "vague.csv", "a,b\n1,2\n")
+    refusal = (r"no columns are named like a time and a point or a place: write a mapping "
+               r"\(frontline import vague.csv --inspect")  # fmt: skip
+    with pytest.raises(ImportFileError, match=refusal):
+        asyncio.run(go(vague))
