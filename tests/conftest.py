@@ -72,6 +72,19 @@ def execute(url: str, statement: str) -> list[Any] | None:
 DATA_TABLES = ("places", "place_names", "sources", "events", "event_sources", "event_revisions")
 
 
+def seed_into(url: str) -> None:
+    """The founding seeds, loaded into the database at ``url``."""
+
+    async def run() -> None:
+        engine = make_engine(url, settings_for(url))
+        try:
+            await seed(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
 def dump_tables(url: str, tables: Sequence[str] = DATA_TABLES) -> dict[str, list[str]]:
     """Every row of the tables as sorted JSON text: equal dumps mean nothing was written."""
 

@@ -18,11 +18,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from app.ingest.seed import seed
 from app.store import devdb, migrate, repository
 from app.store.engine import make_engine
 from tests.api.test_imports import ACLED_COLUMNS
-from tests.conftest import dump_tables, free_port, live_server, settings_for
+from tests.conftest import dump_tables, free_port, live_server, seed_into, settings_for
 
 
 @pytest.fixture
@@ -32,7 +31,7 @@ def own_cluster() -> Iterator[tuple[Path, devdb.Cluster, str]]:
     cluster = devdb.start(base, free_port(), ephemeral=True)
     url = cluster.url()
     migrate.upgrade(url)
-    asyncio.run(_seed(url))
+    seed_into(url)
     try:
         yield base, cluster, url
     finally:
@@ -40,17 +39,9 @@ def own_cluster() -> Iterator[tuple[Path, devdb.Cluster, str]]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-async def _seed(url: str) -> None:
-    engine = make_engine(url, settings_for(url))
-    try:
-        await seed(engine)
-    finally:
-        await engine.dispose()
-
-
 @pytest.fixture
 def seeded(fresh_url: str) -> str:
-    asyncio.run(_seed(fresh_url))
+    seed_into(fresh_url)
     return fresh_url
 
 

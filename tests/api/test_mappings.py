@@ -24,7 +24,7 @@ from app.ingest.open_data import load_open_data
 from app.ingest.seed import seed
 from app.store import devdb
 from app.store.engine import make_engine
-from tests.conftest import TEMPLATE_DB, client_for, dump_tables, execute, settings_for
+from tests.conftest import TEMPLATE_DB, client_for, dump_tables, execute, seed_into, settings_for
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SAMPLES = {
@@ -148,20 +148,12 @@ def test_an_osint_sheet_with_its_own_column_names(fresh_url: str, tmp_path: Path
              "a1;2025-03-10T06:00:00Z;35.27;51.19;Shelling;Sudzha;Arty;2;https://t.me/x/1;10.03.2025",
              "a2;2025-03-11;35.30;51.20;Drone;Sudzha;Boat;;;"]  # fmt: skip
     sheet = write(tmp_path, "sheet.csv", "\r\n".join(lines) + "\r\n")
-    asyncio.run(_seed(fresh_url))
+    seed_into(fresh_url)
     report = run(fresh_url, sheet, "sheet", str(mapping))
     assert (report.inserted, report.rejected_count, report.warning_count) == (2, 0, 1)
     rows = execute(fresh_url, "SELECT external_id, event_type, sub_event_type, fatalities "
                    "FROM events WHERE dataset = 'sheet' ORDER BY 1")  # fmt: skip
     assert rows == [("a1", "shelling", None, 2), ("a2", "other", "Boat", None)]
-
-
-async def _seed(url: str) -> None:
-    engine = make_engine(url, settings_for(url))
-    try:
-        await seed(engine)
-    finally:
-        await engine.dispose()
 
 
 @pytest.mark.parametrize(
@@ -290,7 +282,7 @@ def test_inspect_writes_a_mapping_that_imports_the_file(fresh_url: str, tmp_path
                  'date_format = "DD/MM/YYYY"  # proved by the values of Datum'):  # fmt: skip
         assert line in mapping, line
     path = write(tmp_path, "sheet.toml", mapping)
-    asyncio.run(_seed(fresh_url))
+    seed_into(fresh_url)
     report = run(fresh_url, sheet, "sheet", str(path))
     assert (report.inserted, report.rejected_count) == (3, 0)
     assert execute(fresh_url, "SELECT occurred_at::date::text FROM events WHERE "
@@ -311,7 +303,7 @@ def test_inspect_proposes_an_id_when_none_is_named(gazetteer_url: str, tmp_path:
 def test_plainly_named_columns_need_no_mapping(fresh_url: str, tmp_path: Path) -> None:
     """A CSV of no known format imports as `--inspect` would map it, when its columns say
     what they hold; otherwise the refusal says how to write a mapping."""
-    asyncio.run(_seed(fresh_url))
+    seed_into(fresh_url)
     lines = ["id,date,latitude,longitude,type", "p1,2025-03-10,51.19,35.27,Shelling",
              "p2,2025-03-11,51.20,35.30,Drone strike"]  # fmt: skip
     plain = write(tmp_path, "plain.csv", "\n".join(lines) + "\n")
