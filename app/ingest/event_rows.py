@@ -222,6 +222,10 @@ COLUMN_OF_FIELD = {"geometry": "latitude/longitude", "occurred_at": "date",
                    "occurred_until": "date"}  # fmt: skip
 
 
+class UnknownFormat(ImportFileError):
+    """Readable text, but none of the built-in formats (a mapping may still read it)."""
+
+
 def sniff(path: Path) -> str:
     try:
         with open_text(path) as handle:
@@ -236,7 +240,7 @@ def sniff(path: Path) -> str:
         return "acled"
     if {"date_start", "where_prec"} <= header:
         return "ucdp"
-    raise ImportFileError("not an ACLED-style CSV, a UCDP GED-style CSV or GeoJSON")
+    raise UnknownFormat("not an ACLED-style CSV, a UCDP GED-style CSV or GeoJSON")
 
 
 def raw_rows(

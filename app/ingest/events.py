@@ -22,6 +22,7 @@ from app.ingest.event_rows import (
     ImportFileError,
     Mapper,
     RowError,
+    UnknownFormat,
     header,
     parse_row,
     raw_rows,
@@ -157,7 +158,8 @@ def _reader(
         try:
             fmt = sniff(path)
         except ImportFileError as exc:
-            if "UTF-8" in str(exc) and not encoding:
+            # Not UTF-8 (sniffing reads it so) stays an error unless another encoding is given.
+            if not isinstance(exc, UnknownFormat) and not encoding:
                 raise
             mapping = detected_mapping(path, encoding or "utf-8")
     if mapping is not None and mapping.format is not None:

@@ -10,7 +10,7 @@ the name says it.
 """
 
 import re
-from collections.abc import Iterable
+from itertools import islice
 from pathlib import Path
 
 from app.domain.vocab import EventType, values
@@ -81,7 +81,7 @@ def _toml(value: str) -> str:
 def _detect(path: Path, encoding: str) -> tuple[list[str], list[dict[str, str]], dict[str, str]]:
     """The file's columns, its first rows, and the column found for each role."""
     columns = header(path, encoding=encoding)
-    rows = [raw for _, raw in _first(raw_rows(path, "csv", encoding=encoding), SAMPLE_ROWS)]
+    rows = [raw for _, raw in islice(raw_rows(path, "csv", encoding=encoding), SAMPLE_ROWS)]
     found: dict[str, str] = {}
     for role in NAMES:
         if column := _named(columns, role, set(found.values())):
@@ -122,15 +122,6 @@ def inspect_file(path: Path, encoding: str = "utf-8") -> str:
     lines += _type_lines(found, rows)
     lines += _file_lines(found, rows, encoding)
     return "\n".join(lines) + "\n"
-
-
-def _first(rows: Iterable[tuple[int, dict[str, str]]], n: int) -> list[tuple[int, dict[str, str]]]:
-    out = []
-    for row in rows:
-        out.append(row)
-        if len(out) == n:
-            break
-    return out
 
 
 def _id_lines(found: dict[str, str], columns: list[str], rows: list[dict[str, str]]) -> list[str]:
