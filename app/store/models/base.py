@@ -6,8 +6,10 @@ from enum import StrEnum
 from sqlalchemy import (
     CheckConstraint,
     DateTime,
+    Index,
     MetaData,
     func,
+    literal_column,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -54,3 +56,14 @@ DURING = (
     "THEN tstzrange(occurred_at, occurred_at, '[]') "
     "ELSE tstzrange(occurred_at, occurred_until, '[)') END"
 )
+
+
+# Place and span as one N-D box (migration 0013); a query names the same expression
+# (app.store.queries.slices) for the planner to use the index.
+def space_time_index(name: str) -> Index:
+    return Index(
+        name,
+        func.event_space_time(literal_column("geom"), literal_column("during")).label("key"),
+        postgresql_using="gist",
+        postgresql_ops={"key": "gist_geometry_ops_nd"},
+    )

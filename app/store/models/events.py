@@ -27,7 +27,15 @@ from sqlalchemy.dialects.postgresql import ARRAY, TSTZRANGE
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.domain.vocab import EventType, LocationPrecision, Stance, TimePrecision, Verification
-from app.store.models.base import DURING, Base, created_at, lonlat_in_range, one_of, updated_at
+from app.store.models.base import (
+    DURING,
+    Base,
+    created_at,
+    lonlat_in_range,
+    one_of,
+    space_time_index,
+    updated_at,
+)
 
 
 class Event(Base):
@@ -49,6 +57,8 @@ class Event(Base):
         # bbox + time in one index: the shape of nearly every read.
         Index("ix_events_geom_during", "geom", "during", postgresql_using="gist"),
         Index("ix_events_during", "during", postgresql_using="gist"),
+        # Place and span as one 3-D box: bbox + window pages read it slice by slice (0013).
+        space_time_index("ix_events_space_time"),
         Index("ix_events_occurred_at_id", "occurred_at", "id"),
         Index("ix_events_place_id", "place_id"),
         Index("ix_events_updated_at", "updated_at"),

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSTZRANGE
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.domain.vocab import Operation
-from app.store.models.base import DURING, Base, one_of
+from app.store.models.base import DURING, Base, one_of, space_time_index
 
 
 class EventRevision(Base):
@@ -38,6 +38,7 @@ class EventRevision(Base):
         # as_of pages: the same two access paths as a live page, over the valid versions.
         Index("ix_event_revisions_gist", "geom", "during", "valid", postgresql_using="gist"),
         Index("ix_event_revisions_occurred_at_event_id", "occurred_at", "event_id"),
+        space_time_index("ix_event_revisions_space_time"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Select
 
 from app.domain.filters import EventQuery
-from app.store.queries import asof
+from app.store.queries import asof, slices
 from app.store.queries import events as event_sql
 from app.store.queries.event_filters import event_values
 
@@ -33,6 +33,8 @@ class Kind(Enum):
     JOINED = "joined"  # the page's Features joined into one row (forward GeoJSON pages)
     COUNT = "count"  # numberMatched
 
+
+SLICED = (Kind.ROWS, Kind.JOINED)  # pages (exports stream every match: no slices)
 
 _cache: OrderedDict[tuple[Hashable, ...], Select[Any]] = OrderedDict()
 
@@ -55,6 +57,8 @@ def _values(query: EventQuery, kind: Kind) -> dict[str, Any]:
     values = event_values(query.filter)
     if kind is not Kind.COUNT:
         values |= event_sql.page_values(query.page)
+    if kind in SLICED and event_sql.reads_slices(query.filter, query.page, query.properties):
+        values |= slices.slice_values(query.filter, query.page)
     if query.as_of is not None:
         values["as_of"] = query.as_of
     return values
@@ -76,7 +80,7 @@ def _build(query: EventQuery, kind: Kind) -> Select[Any]:
     elif kind is Kind.CSV:
         stmt = event_sql.events_csv_page(f, page, query.properties)
     else:
-        stmt = event_sql.events_page(f, page, query.properties)
+        stmt = event_sql.page_rows(f, page, query.properties, past=query.as_of is not None)
         if kind is Kind.JOINED:
             stmt = event_sql.joined_page(stmt, page)
     return stmt if query.as_of is None else asof.as_of(stmt, query.as_of)
