@@ -9,7 +9,9 @@ Targets, each with 2 uvicorn workers (`--workers`) and driven by the same wrk cl
 - floor_app: `bench/floor_app.py`, one SQL statement building the FeatureCollection;
 - pgbench: that same statement, run by PostgreSQL's pgbench (the database alone);
 - pgbench_naive: the same FeatureCollection from the naive schema (`bench/naive.py`: one
-  table, GiST on the point, B-tree on the time), through pgbench.
+  table, GiST on the point, B-tree on the time), through pgbench;
+- naive_app: the floor app serving that naive statement (a thin asyncpg app on the naive
+  table).
 The four cases of issue 7 run on every target; the ids of a sample of URLs are checked
 against plain SQL for each HTTP target. Results: bench/results/compare.{json,md}.
 """
@@ -158,17 +160,20 @@ def run_http(
 
 def table(title: str, doc: dict[str, Any]) -> str:
     head = (
-        "| case | Frontline req/s | tipg | floor app | pgbench | naive pgbench | Frontline/tipg "
-        "| Frontline/floor app | Frontline/pgbench | Frontline/naive | p99 ms F / t / app / pgb "
-        "| peak RSS MiB F / t / app |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
+        "| case | Frontline req/s | tipg | floor app | naive app | pgbench | naive pgbench "
+        "| Frontline/tipg | Frontline/floor app | Frontline/naive app | Frontline/pgbench "
+        "| Frontline/naive | p99 ms F / t / app / pgb | peak RSS MiB F / t / app |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
     )
     rows = []
     for case, r in doc["cases"].items():
         f, t, a, p = (r[k] for k in ("frontline", "tipg", "floor_app", "pgbench"))
         rows.append(
             f"| {case} | {f['answers_per_s']} | {t['answers_per_s']} | {a['answers_per_s']} | "
+            f"{r['naive_app']['answers_per_s']} | "
             f"{p['rps']} | {r['pgbench_naive']['rps']} | {r['ratio_frontline_tipg']} | "
-            f"{r['ratio_frontline_floor_app']} | {r['ratio_frontline_pgbench']} | "
+            f"{r['ratio_frontline_floor_app']} | {r['ratio_frontline_naive_app']} | "
+            f"{r['ratio_frontline_pgbench']} | "
             f"{r['ratio_frontline_pgbench_naive']} | {f['p99_ms']} / {t['p99_ms']} / "
             f"{a['p99_ms']} / {p['p99_ms']} | {f['peak_rss_mib']} / {t['peak_rss_mib']} / "
             f"{a['peak_rss_mib']} |"
@@ -189,6 +194,8 @@ def measure_all(
         "tipg": (served(plain, w, app="tipg.main:app", python=str(ensure_tipg()),
                         health="/healthz", env=tipg_env, cwd=BENCH_DIR), tipg_path),
         "floor_app": (served(plain, w, app="bench.floor_app:app", cwd=REPO_ROOT), frontline_path),
+        "naive_app": (served(plain, w, app="bench.floor_app:app", cwd=REPO_ROOT,
+                             env={"FLOOR_TABLE": "naive"}), frontline_path),
     }  # fmt: skip
     measured: dict[str, dict[str, Any]] = {
         name: {} for name in [*targets, "pgbench", "pgbench_naive"]
@@ -212,9 +219,10 @@ def measure_all(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
+    generate.add_distribution_argument(parser)
     add_load_arguments(parser, sample=3, output="compare")
     args = parser.parse_args()
-    url, data, every = workload.loaded(args.events)
+    url, data, every = workload.loaded(args.events, args.distribution)
     plain = generate.dsn(url)
     cases = {case: every[case] for case in COMPARED}
     asyncio.run(_execute(plain, VIEW))
@@ -227,7 +235,7 @@ def main() -> None:
     for case in cases:
         row = {name: measured[name][case] for name in measured}
         fl = row["frontline"]["answers_per_s"]
-        for name in ("tipg", "floor_app", "pgbench", "pgbench_naive"):
+        for name in ("tipg", "floor_app", "naive_app", "pgbench", "pgbench_naive"):
             other = row[name].get("answers_per_s", row[name]["rps"])
             row[f"ratio_frontline_{name}"] = round(fl / other, 2) if other else None
         doc_cases[case] = row

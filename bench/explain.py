@@ -129,8 +129,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--cases", default="small,medium,large,export,within,place,near")
+    generate.add_distribution_argument(parser)
     args = parser.parse_args()
-    url, data, every = workload.loaded(args.events)
+    url, data, every = workload.loaded(args.events, args.distribution)
     found = asyncio.run(run(url, {c: every[c] for c in args.cases.split(",")}))
     rows = [f"| {case} | {name} | {r['execution_ms']} | {r['planning_ms']} | {r['rows']} | "
             f"{r['buffers']} | {r['node']} |"

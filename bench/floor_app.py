@@ -1,6 +1,6 @@
 """The floor: a bare ASGI app over asyncpg returning ONE statement's FeatureCollection text.
 
-    DATABASE_URL=postgresql://… uvicorn bench.floor_app:app --workers 2
+    DATABASE_URL=postgresql://… [FLOOR_TABLE=naive] uvicorn bench.floor_app:app --workers 2
 
 It understands the workload's `bbox`, `datetime` (start/end instants) and `limit` (absent:
 every match) on any path, and joins the same stored Feature texts as Frontline, on the same
@@ -14,6 +14,8 @@ from datetime import datetime
 from urllib.parse import parse_qs
 
 import asyncpg
+
+from bench import naive
 
 WORLD = ("-180", "-90", "180", "90")
 SQL = """
@@ -33,8 +35,10 @@ def statement(**slots: str) -> str:
     return SQL.format(**slots)
 
 
-PREPARED = statement(x0="$1", y0="$2", x1="$3", y1="$4", t0="$5::timestamptz",
-                     t1="$6::timestamptz", limit="$7::int")  # fmt: skip
+# FLOOR_TABLE=naive: the same thin app over the naive table (bench.naive's statement).
+BUILD = naive.statement if os.environ.get("FLOOR_TABLE") == "naive" else statement
+PREPARED = BUILD(x0="$1", y0="$2", x1="$3", y1="$4", t0="$5::timestamptz",
+                 t1="$6::timestamptz", limit="$7::int")  # fmt: skip
 pool: asyncpg.Pool | None = None
 
 

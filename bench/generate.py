@@ -28,7 +28,12 @@ from app.store import devdb
 from app.store.engine import make_engine
 from bench.common import BENCH_DIR, BENCH_PORT, bench_database
 from bench.history import write_history
-from bench.synthetic import EXTRA_SOURCES, GENERATOR_VERSION, Generator, Place
+from bench.scatter import ScatterSampler
+from bench.synthetic import EXTRA_SOURCES, GENERATOR_VERSION, Generator, Place, Sampler
+
+# Where and when the events happen: the war's fronts (the first), or bench.scatter's.
+DISTRIBUTIONS: dict[str, type[Sampler] | type[ScatterSampler]] = {
+    "fronts": Sampler, "scatter": ScatterSampler}  # fmt: skip
 
 EVENT_COLUMNS = ["id", "dataset", "external_id", "title", "description", "event_type",
                  "sub_event_type", "actors", "fatalities", "occurred_at", "occurred_until",
@@ -122,7 +127,7 @@ async def copy_events(
     """COPY n events in time order, with their citations, in batches of 50 000 (seeded, so
     the same rows every time)."""
     rng = random.Random(seed_)
-    draws = generator.sampler.chronological(random.Random(seed_ + 1), n)
+    draws = generator.sampler.stored(random.Random(seed_ + 1), n)
     events: list[tuple[Any, ...]] = []
     citations: list[tuple[Any, ...]] = []
     next_citation = first_citation
@@ -148,8 +153,9 @@ async def _geometry_codec(conn: asyncpg.Connection) -> None:
     )
 
 
-def marker(n: int, seed_: int, until: date) -> dict[str, Any]:
-    return {"events": n, "seed": seed_, "until": until.isoformat(), "version": GENERATOR_VERSION}
+def marker(n: int, seed_: int, until: date, distribution: str) -> dict[str, Any]:
+    return {"events": n, "seed": seed_, "until": until.isoformat(), "version": GENERATOR_VERSION,
+            "distribution": distribution}  # fmt: skip
 
 
 async def loaded_marker(url: str) -> dict[str, Any] | None:
@@ -189,7 +195,7 @@ async def write_features(conn: asyncpg.Connection) -> str:
     return command
 
 
-async def load(url: str, n: int, seed_: int, until: date) -> dict[str, Any]:
+async def load(url: str, n: int, seed_: int, until: date, distribution: str) -> dict[str, Any]:
     """Seed, COPY n events with citations, rebuild indexes, VACUUM ANALYZE; timings in seconds."""
     timings: dict[str, Any] = {"events": n}
     engine = make_engine(url, Settings.model_validate({"DATABASE_URL": url}))
@@ -202,7 +208,7 @@ async def load(url: str, n: int, seed_: int, until: date) -> dict[str, Any]:
         await _geometry_codec(conn)
         places = await read_places(conn)
         sources = await ensure_sources(conn)
-        generator = Generator(places, sources, until)
+        generator = Generator(places, sources, DISTRIBUTIONS[distribution](places, until))
         started = time.perf_counter()
         async with conn.transaction():
             statements = await drop_deferred(conn)
@@ -243,7 +249,7 @@ async def load(url: str, n: int, seed_: int, until: date) -> dict[str, Any]:
         await conn.execute(f"VACUUM (ANALYZE) {', '.join(ANALYZED)}")
         timings["vacuum_analyze_s"] = round(time.perf_counter() - started, 1)
         name = await conn.fetchval("SELECT current_database()")
-        comment = json.dumps(marker(n, seed_, until)).replace("'", "''")
+        comment = json.dumps(marker(n, seed_, until, distribution)).replace("'", "''")
         await conn.execute(f"COMMENT ON DATABASE \"{name}\" IS '{comment}'")
         timings["size"] = await conn.fetchval(
             "SELECT pg_size_pretty(pg_database_size(current_database()))"
@@ -253,10 +259,12 @@ async def load(url: str, n: int, seed_: int, until: date) -> dict[str, Any]:
     return timings
 
 
-def database(n: int, seed_: int = 7, until: date | None = None) -> tuple[str, dict[str, Any]]:
+def database(
+    n: int, seed_: int = 7, until: date | None = None, distribution: str = "fronts"
+) -> tuple[str, dict[str, Any]]:
     """The URL of a bench database holding n generated events: reused, or (re)built now."""
     until = until or date.today()
-    name = f"events_{n}"
+    name = database_name(n, distribution)
     own = "BENCH_DATABASE_URL" not in os.environ
     cluster = devdb.start(BENCH_DIR, BENCH_PORT) if own else None
     if cluster is None or devdb.database_exists(cluster, name):
@@ -264,18 +272,29 @@ def database(n: int, seed_: int = 7, until: date | None = None) -> tuple[str, di
             devdb.run_sql(cluster, "DROP VIEW IF EXISTS bench_events", name)
         url = bench_database(name)
         found = asyncio.run(loaded_marker(url))
-        wanted = marker(n, seed_, until)
-        if found is not None and all(found[k] == wanted[k] for k in ("events", "seed", "version")):
+        wanted = marker(n, seed_, until, distribution)
+        found = found and {"distribution": "fronts", **found}  # loaded before there were two
+        if found and all(found[k] == wanted[k] for k in ("events", "seed", "version",
+                                                         "distribution")):  # fmt: skip
             asyncio.run(refresh_statistics(url))  # a migration may have rewritten the table
             return url, found
         if cluster is not None:  # half loaded, or other data: start from an empty database
             devdb.drop_database(cluster, name)
     url = bench_database(name)  # created and migrated when missing
     started = time.perf_counter()
-    timings = asyncio.run(load(url, n, seed_, until))
+    timings = asyncio.run(load(url, n, seed_, until, distribution))
     timings["total_s"] = round(time.perf_counter() - started, 1)
     print(f"loaded {name}: {timings}")
-    return url, {**marker(n, seed_, until), "load": timings}
+    return url, {**marker(n, seed_, until, distribution), "load": timings}
+
+
+def database_name(n: int, distribution: str) -> str:
+    return f"events_{n}" if distribution == "fronts" else f"events_{n}_{distribution}"
+
+
+def add_distribution_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--distribution", choices=sorted(DISTRIBUTIONS), default="fronts",
+                        help="where and when: bench.synthetic or bench.scatter")  # fmt: skip
 
 
 def main() -> None:
@@ -283,8 +302,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--until", type=date.fromisoformat, default=None)
+    add_distribution_argument(parser)
     args = parser.parse_args()
-    url, info = database(args.events, args.seed, args.until)
+    url, info = database(args.events, args.seed, args.until, args.distribution)
     print(url.split("@")[-1], info)
 
 

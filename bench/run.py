@@ -71,6 +71,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--cases", default=",".join(CASES))
+    generate.add_distribution_argument(parser)
     add_load_arguments(parser, sample=5, output="run")
     parser.add_argument(
         "--setting",
@@ -80,7 +81,7 @@ def main() -> None:
         help="a database setting for this run only (experiments)",
     )
     args = parser.parse_args()
-    url, data, cases = workload.loaded(args.events)
+    url, data, cases = workload.loaded(args.events, args.distribution)
     cases = {case: cases[case] for case in args.cases.split(",")}
     asyncio.run(database_settings(url, args.setting))
     try:

@@ -174,6 +174,10 @@ class Sampler:
         lon = place.lon + rng.gauss(0, phase.spread) / math.cos(math.radians(place.lat))
         return lon, place.lat + rng.gauss(0, phase.spread)
 
+    def stored(self, rng: random.Random, n: int) -> Iterator[tuple[Phase, float, float, float]]:
+        """n draws in the order they are stored: in time, as a live feed writes them."""
+        return self.chronological(rng, n)
+
     def chronological(
         self, rng: random.Random, n: int
     ) -> Iterator[tuple[Phase, float, float, float]]:
@@ -233,9 +237,11 @@ def ewkb_point(lon: float, lat: float) -> bytes:
 class Generator:
     """Event and citation rows, ready for COPY (column order in EVENT_COLUMNS, CITATION_COLUMNS)."""
 
-    def __init__(self, places: dict[str, Place], sources: dict[str, int], until: date) -> None:
+    def __init__(
+        self, places: dict[str, Place], sources: dict[str, int], sampler: "Sampler | Any"
+    ) -> None:
         self.places, self.sources = places, sources
-        self.sampler = Sampler(places, until)
+        self.sampler = sampler  # where and when (a Sampler, or bench.scatter's)
         self.mixes = {name: _chooser(mix) for name, mix in MIXES.items()}
         self.location, self.time = _chooser(LOCATION), _chooser(TIME)
         self.verification, self.stance = _chooser(VERIFICATION), _chooser(STANCES)

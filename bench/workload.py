@@ -17,6 +17,7 @@ import asyncpg
 
 from bench import generate
 from bench.generate import dsn, read_places
+from bench.scatter import ScatterSampler
 from bench.synthetic import DAY, Sampler
 
 UKRAINE = (22.0, 44.0, 40.5, 52.5)
@@ -126,20 +127,24 @@ def one_case(doc: str | None) -> tuple[argparse.Namespace, str, list[str]]:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--case", default="small")
     parser.add_argument("--seconds", type=int, default=15)
+    generate.add_distribution_argument(parser)
     args = parser.parse_args()
-    url, _, cases = loaded(args.events)
+    url, _, cases = loaded(args.events, args.distribution)
     return args, url, [frontline_path(q) for q in cases[args.case]]
 
 
-def loaded(n: int) -> tuple[str, dict[str, Any], dict[str, list["Query"]]]:
+def loaded(
+    n: int, distribution: str = "fronts"
+) -> tuple[str, dict[str, Any], dict[str, list["Query"]]]:
     """The bench database of n events (loaded when missing), what was loaded, and every case's
-    queries over it."""
-    url, data = generate.database(n)
-    return url, data, asyncio.run(build(url, date.fromisoformat(data["until"])))
+    queries over it (centred on draws from the same distribution)."""
+    url, data = generate.database(n, distribution=distribution)
+    until = date.fromisoformat(data["until"])
+    return url, data, asyncio.run(build(url, until, distribution=distribution))
 
 
 async def build(
-    url: str, until: date, seed: int = 11, per_case: int = 200
+    url: str, until: date, seed: int = 11, per_case: int = 200, distribution: str = "fronts"
 ) -> dict[str, list[Query]]:
     """Every case's queries, the same for a given database and seed."""
     conn = await asyncpg.connect(dsn(url))
@@ -147,7 +152,7 @@ async def build(
         places = await read_places(conn)
     finally:
         await conn.close()
-    sampler = Sampler(places, until)
+    sampler = generate.DISTRIBUTIONS[distribution](places, until)
     rng = random.Random(seed)
     regions = {p.name for p in places.values() if p.kind == "region"}
     names = [p.name for p in places.values()]
@@ -187,7 +192,7 @@ async def build(
     return cases
 
 
-def sampler_start(sampler: Sampler) -> datetime:
+def sampler_start(sampler: Sampler | ScatterSampler) -> datetime:
     return datetime.fromtimestamp(sampler.start, UTC)
 
 

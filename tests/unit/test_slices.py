@@ -12,7 +12,7 @@ from app.store.queries import slices
 
 instants = st.datetimes(datetime(2020, 1, 1), datetime(2027, 1, 1), timezones=st.just(UTC))
 lengths = st.timedeltas(timedelta(0), timedelta(days=3000))
-MOST = 12  # the events before the window, then at most 1 + log2(256) + 2 slices
+MOST = 9  # the events before the window, then at most log2(64) + 2 slices
 
 
 def sizes(lo: list[datetime | None], hi: list[datetime | None]) -> list[timedelta]:

@@ -10,7 +10,7 @@ time as independent, which conflict data never are (bench/README.md, "Medium pag
 
 The statement built here walks the window in slices of time, in order: first the events
 that began before the window and still run at its start, then [p, p + d), [p + d, p + 3d),
-[p + 3d, p + 7d)… (each slice twice the last, the first 1/256 of the window), and in each
+[p + 3d, p + 7d)… (each slice twice the last, the first 1/64 of the window), and in each
 slice finds the box's matches through the space-time index (migration 0013: place and span
 as one 3-D box), sorts them and keeps limit + 1. A LIMIT above the walk stops it once the
 page is full, so the work is the matches of the slices the page reaches (one to a few pages
@@ -58,7 +58,7 @@ from app.store.queries.event_filters import (
     starts_before_end,
 )
 
-FIRST_SLICE_SHARE = 256  # the first slice is this fraction of the time left to walk
+FIRST_SLICE_SHARE = 64  # the first slice is 1/64 of the time left to walk (bench/README.md)
 SLICE_GROWTH = 2
 Slices = tuple[list[datetime | None], list[datetime | None]]
 
