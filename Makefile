@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+DISTRIBUTION ?= fronts
 STAMP := $(VENV)/.installed-stamp
 
 .PHONY: run demo test lint fmt db-start db-stop postgis test-tools web bench bench-compare bench-scale bench-gazetteer bench-imports bench-tiles soak clean
@@ -45,8 +46,8 @@ bench-gazetteer: $(STAMP) postgis  ## gazetteer search latency on 100 000 places
 bench: $(STAMP) postgis  ## the events workload on 1 000 000 events: req/s, p50/p95/p99, RSS
 	$(BIN)/python -m bench.run --events 1000000
 
-bench-compare: $(STAMP) postgis  ## the same cases against tipg, a thin asyncpg app and pgbench
-	$(BIN)/python -m bench.compare --events 1000000
+bench-compare: $(STAMP) postgis  ## the same cases against tipg, thin asyncpg apps and pgbench (DISTRIBUTION=scatter: the second data set)
+	$(BIN)/python -m bench.compare --events 1000000 --distribution $(DISTRIBUTION)
 
 soak: $(STAMP) postgis  ## 5 minutes of 32 clients reading and writing, then a long fuzz run
 	$(BIN)/python -m bench.soak --seconds 300 --clients 32

@@ -1,6 +1,7 @@
 """CPU per answer, by process: the app and PostgreSQL, for Frontline and the floor app.
 
     .venv/bin/python -m bench.cpu --events 1000000 [--case small] [--seconds 15]
+        [--distribution scatter] [--output cpu_medium]
 
 One worker each serves the case's URLs to wrk (8 connections); the CPU time (user + system,
 from /proc) of the app process and of every process of the bench cluster, over the run,
@@ -63,7 +64,8 @@ def main() -> None:
     table = (f"CPU per answer, one worker each, case {args.case}, {args.events} events "
              f"(`{command}`)\n\n| target | req/s | app CPU ms | PostgreSQL CPU ms |\n"
              f"|---|---:|---:|---:|\n{rows}")  # fmt: skip
-    write_results("cpu", {"command": command, "case": args.case, "results": results}, table)
+    doc = {"command": command, "case": args.case, "results": results}
+    write_results(args.output or "cpu", doc, table)
 
 
 if __name__ == "__main__":

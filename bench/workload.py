@@ -127,6 +127,7 @@ def one_case(doc: str | None) -> tuple[argparse.Namespace, str, list[str]]:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--case", default="small")
     parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--output", default=None, help="results name in bench/results/")
     generate.add_distribution_argument(parser)
     args = parser.parse_args()
     url, _, cases = loaded(args.events, args.distribution)

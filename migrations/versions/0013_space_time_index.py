@@ -7,9 +7,10 @@ can read its matches a slice of time at a time, in time order (app.store.queries
   its tree by place and has to visit every match of the box to find a day's.
 - ``ix_events_space_time`` and ``ix_event_revisions_space_time``: that index on the live
   events and on every version (``as_of`` reads slice the versions the same way).
-- ``box_holds_most_events(box)``: whether the planner's statistics say that the box holds
-  nine in ten live events or more (then the page walks the time index instead: see the
-  module above). False when there are no statistics yet.
+- ``box_read_plainly(box, page_rows, most)``: whether the planner's statistics say that
+  the box holds a share ``most`` of the live events or more, or no more events in all than
+  the page asks for: then the page's plain statement is cheap (a walk of the time index, or a
+  handful of matches) and runs instead of the slices. False when there are no statistics.
 
 Both functions are schema-bound (``SET search_path FROM CURRENT``) so that pg_restore, which
 rebuilds the index with an empty search path, finds PostGIS.
@@ -37,11 +38,16 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path FROM CURRENT AS $$
 $$
 """
 
-HOLDS_MOST = """
-CREATE FUNCTION box_holds_most_events(box geometry) RETURNS boolean
+READ_PLAINLY = """
+CREATE FUNCTION box_read_plainly(box geometry, page_rows integer, most float8) RETURNS boolean
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SET search_path FROM CURRENT AS $$
+DECLARE
+    share float8;
+    live float8;
 BEGIN
-    RETURN _postgis_selectivity('events'::regclass, 'geom', box) >= 0.9;
+    share := _postgis_selectivity('events'::regclass, 'geom', box);
+    live := (SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'events'::regclass);
+    RETURN share >= most OR share * live <= page_rows;
 EXCEPTION WHEN OTHERS THEN  -- no statistics before the first ANALYZE
     RETURN false;
 END
@@ -53,7 +59,7 @@ INDEXES = {"ix_events_space_time": "events", "ix_event_revisions_space_time": "e
 
 def upgrade() -> None:
     op.execute(SPACE_TIME)
-    op.execute(HOLDS_MOST)
+    op.execute(READ_PLAINLY)
     for name, table in INDEXES.items():
         op.execute(
             f"CREATE INDEX {name} ON {table} USING gist "
@@ -64,5 +70,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     for name in INDEXES:
         op.execute(f"DROP INDEX {name}")
-    op.execute("DROP FUNCTION box_holds_most_events(geometry)")
+    op.execute("DROP FUNCTION box_read_plainly(geometry, integer, float8)")
     op.execute("DROP FUNCTION event_space_time(geometry, tstzrange)")

@@ -169,8 +169,8 @@ def test_long_events_that_began_before_the_window_come_first(
     assert walk_forward(url, EventFilter(bbox=box, interval=interval), 5) == expected
 
 
-def _holds_most(url: str, box: BBox) -> bool:
-    stmt = select(func.box_holds_most_events(envelope(box)))
+def _read_plainly(url: str, box: BBox, page_rows: int = 10, most: float = 0.9) -> bool:
+    stmt = select(func.box_read_plainly(envelope(box), page_rows, most))
 
     async def run() -> bool:
         engine = make_engine(url, settings_for(url))
@@ -182,11 +182,17 @@ def _holds_most(url: str, box: BBox) -> bool:
     return asyncio.run(run())
 
 
-def test_the_gate_walks_only_boxes_that_hold_most_events(db: Data, fresh_url: str) -> None:
+def test_the_gate_reads_plainly_only_boxes_with_most_events_or_a_page_of_them(
+    db: Data, fresh_url: str
+) -> None:
     url = db.url
-    assert _holds_most(url, BBox(-180, -90, 180, 90))
-    assert not _holds_most(url, BBox(30, 46, 35, 50))  # about a quarter of them
-    assert not _holds_most(fresh_url, BBox(-180, -90, 180, 90))  # no statistics yet: slices
+    world, quarter = BBox(-180, -90, 180, 90), BBox(30, 46, 35, 50)  # ~180 of the 700 events
+    assert _read_plainly(url, world)  # the time walk
+    assert not _read_plainly(url, world, most=2.0)  # as_of: never the walk
+    assert not _read_plainly(url, quarter, page_rows=10)
+    assert _read_plainly(url, quarter, page_rows=1000)  # one page holds them all
+    assert _read_plainly(url, quarter, page_rows=1000, most=2.0)
+    assert not _read_plainly(fresh_url, world)  # no statistics yet: slices
 
 
 @pytest.fixture(scope="module")

@@ -212,14 +212,13 @@ def page_rows(
     past: bool = False,
 ) -> Select[Any]:  # fmt: skip
     """``events_page``, or for a bbox + window page in time order the same rows read a slice of
-    time at a time (the statement also binds ``slices.slice_values``). ``past``: the page will
-    read the versions valid at an instant (``asof``), where the planner misjudges how many
-    are valid in a window and does not walk the time index by itself: always slices."""
+    time at a time, unless the box is one the plain statement reads cheaply (``slices.gated``;
+    the statement also binds ``slices.slice_values``). ``past``: the page will read the
+    versions valid at an instant (``asof``)."""
     plain = events_page(f, page, property_names)
     if not reads_slices(f, page, property_names):
         return plain
-    sliced = sliced_rows(f, page)
-    return sliced if past else slices.gated(plain, sliced, f)
+    return slices.gated(plain, sliced_rows(f, page), f, _limit(page) + 1, past)
 
 
 def sliced_rows(f: EventFilter, page: Page) -> Select[Any]:

@@ -21,10 +21,14 @@ loop yields each outer row's inner rows before the next outer row's, and the inn
 sorts within a slice (like ``events.joined_page``, this relies on PostgreSQL passing rows on
 in the order it produces them when nothing above sorts).
 
-When the box holds nine events in ten or more (``box_holds_most_events``: the planner's
-own statistics), walking the time index is a page of rows and nothing more, and PostgreSQL
-picks that walk by itself; the statement is then the plain one. Both are branches of one
-UNION ALL, and the gate, evaluated once per branch, runs only one of them.
+Two kinds of box are read better by the plain statement, and the planner's own statistics
+tell them (``box_read_plainly``): one that holds nine events in ten or more, where walking
+the time index is a page of rows and PostgreSQL picks that walk by itself; and one that
+holds no more events in all than the page asks for, where collecting every match is a page
+of work and the slices would only add their probes. Both statements are branches of one
+UNION ALL, and the gate, evaluated once per branch, runs only one of them. ``as_of`` pages
+never take the walk (the planner misjudges how many versions a window holds and collects
+them all instead): only the second kind reads them plainly.
 """
 
 from dataclasses import replace
@@ -129,11 +133,18 @@ def slice_values(f: EventFilter, page: Page) -> dict[str, Any]:
     return {"slice_lo": lo, "slice_hi": hi}
 
 
-def gated(plain: Select[Any], sliced: Select[Any], f: EventFilter) -> Select[Any]:
-    """One statement: the plain page when the box holds most events, else the sliced one."""
+MOST = 0.9  # the share of the events a box holds from which the time walk is a page's cost
+
+
+def gated(
+    plain: Select[Any], sliced: Select[Any], f: EventFilter, rows: ColumnElement[int], past: bool
+) -> Select[Any]:
+    """One statement: the plain page for a box that holds most events (not ``past``) or no
+    more than the page's ``rows``, else the sliced one."""
     assert f.bbox is not None
-    walk = func.box_holds_most_events(envelope(f.bbox, "bbox0"))
-    both = union_all(plain.where(walk), sliced.where(not_(walk))).subquery("either")
+    most: ColumnElement[Any] = literal_column("2.0" if past else repr(MOST))  # 2: never
+    plainly = func.box_read_plainly(envelope(f.bbox, "bbox0"), rows, most)
+    both = union_all(plain.where(plainly), sliced.where(not_(plainly))).subquery("either")
     return select(*both.c)
 
 
