@@ -28,9 +28,13 @@ def corners(box: BBox) -> dict[str, float]:
     return {"west": box.min_lon, "south": box.min_lat, "east": box.max_lon, "north": box.max_lat}
 
 
+def corner_params(box: BBox, name: str | None = None) -> dict[str, ColumnElement[float]]:
+    """The box's corners as bound values (named ``{name}_west``…, as ``bbox_values`` says)."""
+    return {c: param(name and f"{name}_{c}", float(v), Float()) for c, v in corners(box).items()}
+
+
 def envelope(box: BBox, name: str | None = None) -> ColumnElement[bytes]:
-    args = [param(name and f"{name}_{c}", float(v), Float()) for c, v in corners(box).items()]
-    return func.ST_MakeEnvelope(*args, 4326)
+    return func.ST_MakeEnvelope(*corner_params(box, name).values(), 4326)
 
 
 def bbox_clause(

@@ -37,7 +37,6 @@ from typing import Any
 
 from sqlalchemy import (
     DateTime,
-    Float,
     Select,
     and_,
     bindparam,
@@ -54,7 +53,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.domain.filters import DEFAULT_EVENT_SORT, EventFilter, Interval, Page
-from app.store.queries.common import corners, envelope, param, ts
+from app.store.queries.common import corner_params, envelope, ts
 from app.store.queries.event_filters import (
     event_conditions,
     events,
@@ -96,9 +95,10 @@ def slice_bounds(interval: Interval, page: Page) -> Slices:
     if page.backward:
         return _backward(start, end if at is None or at > end else at)
     # Events that began before the window, unless the cursor is past its start.
-    lo: list[datetime | None] = [None] if at is None or at < start else []
-    hi: list[datetime | None] = [start] if at is None or at < start else []
-    begin = start if at is None or at < start else at
+    before = at is None or at < start
+    lo: list[datetime | None] = [None] if before else []
+    hi: list[datetime | None] = [start] if before else []
+    begin = start if before or at is None else at
     step = (end - begin) / FIRST_SLICE_SHARE
     while step > timedelta(0) and begin + step < end:
         lo.append(begin)
@@ -201,7 +201,7 @@ def _in_space_time(
     """Events whose point is in the box and whose span overlaps [first, last], as the N-D
     index sees them (float boxes, a little wider than asked: the exact tests stay)."""
     assert f.bbox is not None
-    c = {name: param(f"bbox0_{name}", v, Float()) for name, v in corners(f.bbox).items()}
+    c = corner_params(f.bbox, "bbox0")  # the values the page's envelope binds
     low = func.ST_MakePoint(c["west"], c["south"], _days(first))
     high = func.ST_MakePoint(c["east"], c["north"], _days(last))
     key = func.event_space_time(events.c.geom, events.c.during)  # the index's expression
