@@ -27,7 +27,7 @@ from app.settings import Settings
 from app.store import devdb
 from app.store.engine import make_engine
 from bench.common import BENCH_DIR, BENCH_PORT, bench_database
-from bench.history import write_history
+from bench.history import store_in_written_order, write_history
 from bench.scatter import ScatterSampler
 from bench.synthetic import EXTRA_SOURCES, GENERATOR_VERSION, Generator, Place, Sampler
 
@@ -242,6 +242,7 @@ async def load(url: str, n: int, seed_: int, until: date, distribution: str) -> 
         started = time.perf_counter()
         statements = await drop_deferred(conn, HISTORY)
         await write_history(conn)
+        await store_in_written_order(conn)
         await rebuild(url, statements)
         timings["revisions"] = await conn.fetchval("SELECT count(*) FROM event_revisions")
         timings["history_s"] = round(time.perf_counter() - started, 1)

@@ -17,7 +17,7 @@ from typing import Any
 START = datetime(2022, 2, 24, tzinfo=UTC)
 DAY = 86400.0
 DATASET = "bench"
-GENERATOR_VERSION = 4  # bump when the data changes shape: loaded databases are rebuilt
+GENERATOR_VERSION = 5  # bump when the data changes shape: loaded databases are rebuilt
 
 # (place slug, spread in degrees, phases: (from, to or None = the end, events per day)).
 # Rates are relative; intense phases are the battles everyone remembers.
