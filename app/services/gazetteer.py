@@ -59,7 +59,7 @@ async def resolve_place(
 async def _unknown_message(engine: AsyncEngine, key: str) -> str:
     folded = fold_name(key)
     hints = (
-        await repository.fetch_rows_with(engine, place_sql.place_suggestions(folded), LOOSE)
+        await repository.fetch_rows(engine, place_sql.place_suggestions(folded), settings=LOOSE)
         if folded
         else []
     )
@@ -77,7 +77,7 @@ async def search_places(engine: AsyncEngine, f: PlaceFilter, query: str, limit: 
     statement = place_sql.place_search(f, folded, limit)
     rows = list(await repository.fetch_rows(engine, statement))
     if not rows:
-        rows = list(await repository.fetch_rows_with(engine, statement, LOOSE))
+        rows = list(await repository.fetch_rows(engine, statement, settings=LOOSE))
     return rows
 
 

@@ -44,11 +44,13 @@ async def event_page(engine: AsyncEngine, query: EventQuery, kind: Kind) -> Feat
     if kind is Kind.JOINED and query.page.backward:
         kind = Kind.ROWS
     stmt, values = shapes.event_statement(query, kind)
+    settings = shapes.planner_settings(query, kind)
     if kind is Kind.JOINED:
-        row = await repository.fetch_one_via_driver(engine, stmt, values)
+        row = await repository.fetch_one_via_driver(engine, stmt, values, settings)
         page = build_joined_page(row, query.page)
     else:
-        page = build_page(await repository.fetch_rows(engine, stmt, values), query.page)
+        rows = await repository.fetch_rows(engine, stmt, values, settings)
+        page = build_page(rows, query.page)
     if query.count:
         stmt, values = shapes.event_statement(query, Kind.COUNT)
         matched = await repository.fetch_scalar(engine, stmt, values)

@@ -48,20 +48,17 @@ def _autocommit(
 
 
 async def fetch_rows(
-    engine: AsyncEngine, stmt: Executable, values: Values = None
-) -> Sequence[Row[Any]]:
-    """All rows of a bounded statement (a page) in one round trip."""
-    return await _read(engine, _autocommit(stmt, Result.all, values))
-
-
-async def fetch_rows_with(
-    engine: AsyncEngine, stmt: Executable, settings: dict[str, str]
-) -> Sequence[Row[Any]]:
-    """Like fetch_rows, with server settings applied to this transaction only."""
+    engine: AsyncEngine, stmt: Executable, values: Values = None,
+    settings: Mapping[str, str] | None = None,
+) -> Sequence[Row[Any]]:  # fmt: skip
+    """All rows of a bounded statement (a page) in one round trip; with ``settings``, in a
+    transaction that applies them first."""
+    if not settings:
+        return await _read(engine, _autocommit(stmt, Result.all, values))
 
     async def work(conn: AsyncConnection) -> Sequence[Row[Any]]:
         await _set_local(conn, settings)
-        return (await conn.execute(stmt)).all()
+        return (await conn.execute(stmt, values)).all()
 
     return await _read(engine, work)
 
@@ -86,11 +83,13 @@ async def fetch_one(
 
 
 async def fetch_one_via_driver(
-    engine: AsyncEngine, stmt: ClauseElement, values: Values = None
-) -> asyncpg.Record | None:
+    engine: AsyncEngine, stmt: ClauseElement, values: Values = None,
+    settings: Mapping[str, str] | None = None,
+) -> asyncpg.Record | None:  # fmt: skip
     """fetch_one for the hottest reads (a GeoJSON page): the statement, compiled once, runs on
     the pooled connection's asyncpg driver itself. SQLAlchemy's execute and result around
-    it cost a small page 0.1-0.3 ms of worker CPU (bench/README.md)."""
+    it cost a small page 0.1-0.3 ms of worker CPU (bench/README.md). ``settings`` are
+    applied in a transaction around it."""
     compiled = _driver_statement(engine, stmt)
     args = compiled.arguments(values or {})
 
@@ -98,8 +97,14 @@ async def fetch_one_via_driver(
         driver = (await conn.get_raw_connection()).driver_connection
         assert driver is not None
         try:
-            row: asyncpg.Record | None = await driver.fetchrow(compiled.sql, *args)
-            return row
+            if not settings:
+                row: asyncpg.Record | None = await driver.fetchrow(compiled.sql, *args)
+                return row
+            async with driver.transaction():
+                for name, value in settings.items():
+                    await driver.execute("SELECT set_config($1, $2, true)", name, value)
+                row = await driver.fetchrow(compiled.sql, *args)
+                return row
         except Exception:
             if driver.is_closed():
                 # Show SQLAlchemy the dead connection: it drops it and the pooled ones opened

@@ -53,11 +53,22 @@ def event_statement(query: EventQuery, kind: Kind) -> tuple[Select[Any], dict[st
     return stmt, values
 
 
+def planner_settings(query: EventQuery, kind: Kind) -> dict[str, str]:
+    """Server settings the statement is run with: those of an ``as_of`` page read by slices."""
+    if query.as_of is not None and _reads_slices(query, kind):
+        return asof.SLICED_PAGE_SETTINGS
+    return {}
+
+
+def _reads_slices(query: EventQuery, kind: Kind) -> bool:
+    return kind in SLICED and event_sql.reads_slices(query.filter, query.page, query.properties)
+
+
 def _values(query: EventQuery, kind: Kind) -> dict[str, Any]:
     values = event_values(query.filter)
     if kind is not Kind.COUNT:
         values |= event_sql.page_values(query.page)
-    if kind in SLICED and event_sql.reads_slices(query.filter, query.page, query.properties):
+    if _reads_slices(query, kind):
         values |= slices.slice_values(query.filter, query.page)
     if query.as_of is not None:
         values["as_of"] = query.as_of
