@@ -116,6 +116,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router, dependencies=read_guard)
     for module in (health, writes, imports, webmap):
         app.include_router(module.router)
+    # Every route, for the Allow header of OPTIONS and 405 answers (app.web.methods).
+    app.state.routes = [route for module in (ogc, events, places, tiles_api, stats_api, feeds,
+                                              health, writes, imports, webmap)
+                        for route in module.router.routes]  # fmt: skip
     app.mount("/static", StaticFiles(directory=webmap.STATIC_DIR), name="static")
     app.openapi = lambda: _openapi_with_limits(app, settings)  # type: ignore[method-assign]
     return app

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     require_read_key: bool = Field(
         default=False, description="Reads need an API key with the read scope (default: public)."
     )
+    require_if_match: bool = Field(
+        default=False,
+        description="Changes to an event need If-Match (428 without it); by default a change "
+        "without it is accepted, last writer wins, and history keeps the version it replaced.",
+    )
     key_pepper: str = Field(
         default="frontline", description="Server-side secret mixed into API key hashes (HMAC)."
     )

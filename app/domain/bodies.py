@@ -102,12 +102,8 @@ class EventUpdate(Strict):
     @classmethod
     def _unwrap_feature(cls, data: Any) -> Any:
         """A GeoJSON Feature is its properties plus its geometry."""
-        if isinstance(data, dict) and data.get("type") == "Feature":
-            properties = data.get("properties") or {}
-            if not isinstance(properties, dict):
-                raise ValueError("a Feature's properties must be an object")
-            extra = {k: v for k, v in data.items() if k not in ("type", "id", "properties")}
-            return {**properties, **extra}
+        if is_feature(data):
+            return feature_fields(data, frozenset(cls.model_fields))
         return data
 
     @model_validator(mode="after")
@@ -137,6 +133,32 @@ class SourceCreate(Strict):
 
 # Fields of EventUpdate, for turning a stored event back into a body (PATCH merges into it).
 EDITABLE_FIELDS = tuple(EventUpdate.model_fields)
+
+
+# Properties of the Features Frontline serves that a client cannot set. A Feature sent back as
+# it was read (GIS tools do: QGIS replaces with every property it downloaded) carries them;
+# they are ignored, and `place_id` stands for `place` when `place` is absent.
+SERVED_ONLY = frozenset({"place_id", "place_slug", "place_name", "source_count", "citations",
+                         "dataset", "external_id", "version", "created_at", "updated_at",
+                         "deleted_at"})  # fmt: skip
+
+
+def is_feature(data: Any) -> bool:
+    """A GeoJSON Feature, or a partial one (`{"properties": {…}}`, as QGIS patches)."""
+    return isinstance(data, dict) and (data.get("type") == "Feature" or "properties" in data)
+
+
+def feature_fields(data: dict[str, Any], accepted: frozenset[str]) -> dict[str, Any]:
+    """The flat fields of a (partial) Feature: its properties, its geometry and any other
+    member, less the served-only properties the body does not accept."""
+    properties = data.get("properties") or {}
+    if not isinstance(properties, dict):
+        raise ValueError("a Feature's properties must be an object")
+    fields = {k: v for k, v in properties.items() if k in accepted or k not in SERVED_ONLY}
+    if "place" not in properties and properties.get("place_id") is not None:
+        fields["place"] = properties["place_id"]
+    members = {k: v for k, v in data.items() if k not in ("type", "id", "properties")}
+    return {**fields, **members}
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

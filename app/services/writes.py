@@ -13,7 +13,15 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.domain.bodies import CitationBody, EventCreate, EventUpdate, SourceCreate, merge_patch
+from app.domain.bodies import (
+    CitationBody,
+    EventCreate,
+    EventUpdate,
+    SourceCreate,
+    feature_fields,
+    is_feature,
+    merge_patch,
+)
 from app.domain.errors import Conflict, FrontlineError, InvalidBody, NotFound, PreconditionFailed
 from app.domain.vocab import Operation
 from app.services.gazetteer import resolve_place
@@ -211,11 +219,19 @@ async def current_body(engine: AsyncEngine, event_id: int) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None and k not in internal}
 
 
+EDITABLE_FIELDS = frozenset(EventUpdate.model_fields)
+
+
 async def patch_event(
     engine: AsyncEngine, event_id: int, patch: Any, expected: int | None, who: Principal
 ) -> Written:
     if not isinstance(patch, dict):
         raise InvalidBody("body", "a merge patch must be a JSON object")
+    if is_feature(patch):
+        try:
+            patch = feature_fields(patch, EDITABLE_FIELDS)
+        except ValueError as exc:
+            raise InvalidBody("properties", str(exc)) from None
     merged = merge_patch(await current_body(engine, event_id), patch)
     try:
         body = EventUpdate.model_validate(merged)

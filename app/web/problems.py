@@ -28,6 +28,7 @@ from app.domain.errors import (
     Unprocessable,
 )
 from app.store.errors import is_database_unavailable
+from app.web.methods import allowed_methods
 
 log = logging.getLogger("frontline.errors")
 
@@ -162,6 +163,12 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        allowed = allowed_methods(request.app.state.routes, request.scope)
+        headers["Allow"] = ", ".join(allowed)
+        if request.method == "OPTIONS":  # no route serves OPTIONS itself: this is the answer
+            return Response(status_code=204, headers=headers)
     titles = {400: "Bad request", 404: "Not found", 405: "Method not allowed"}
     codes = {400: "bad-request", 404: "not-found", 405: "method-not-allowed"}
     code = codes.get(exc.status_code, "http-error")
@@ -171,7 +178,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         titles.get(exc.status_code, "HTTP error"),
         str(exc.detail),
         instance=request.url.path,
-        headers=getattr(exc, "headers", None),
+        headers=headers,
     )
 
 

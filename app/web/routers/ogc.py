@@ -100,7 +100,7 @@ async def event_items(
 
 
 @router.get(
-    "/collections/events/items/{feature_id}",
+    "/collections/events/items/{event_id}",
     summary="One event",
     response_class=Response,
     responses={**GEOJSON_RESPONSES, 404: {"description": "No such event"}},
@@ -110,9 +110,10 @@ async def event_item(
     engine: Engine,
     settings: AppSettings,
     fmt: OutputFormat,
-    feature_id: Annotated[int, Path(description="Event id", examples=[1])],
+    # Named as the write routes on this path name it: one path in the OpenAPI document.
+    event_id: Annotated[int, Path(description="Event id", examples=[1])],
 ) -> Response:
-    return await views.event_feature(request, engine, feature_id, fmt, settings)
+    return await views.event_feature(request, engine, event_id, fmt, settings)
 
 
 @router.get(

@@ -1,7 +1,9 @@
 """Writes: events (REST and OGC API – Features Part 4), citations, sources, history.
 
 Every route here needs `Authorization: Bearer <key>` with the write scope (history and the
-source list only need read). Changes to an existing event need `If-Match` with its ETag.
+source list only need read). A change to an existing event honours `If-Match` with its ETag
+(a stale one is a 412 and writes nothing); without it the change is accepted and history keeps
+the version it replaced, unless FRONTLINE_REQUIRE_IF_MATCH makes it a 428.
 """
 
 import json
@@ -22,7 +24,11 @@ from app.web.routers.deps import Engine
 router = APIRouter(tags=["writes"], dependencies=[Depends(forbid_unknown_params)])
 
 EventId = Annotated[int, Path(description="Event id", examples=[5], ge=1, le=2**63 - 1)]
-IF_MATCH_DOC = 'Needs `If-Match` with the event\'s current ETag (`"<version>"`) or `*`.'
+IF_MATCH_DOC = (
+    'Send `If-Match` with the event\'s current ETag (`"<version>"`) to change only that '
+    "version (412 when it changed since). Without it the change is accepted (last writer "
+    "wins; history keeps the version it replaced), unless the server requires it (428)."
+)
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No, invalid or revoked API key"},
     403: {"description": "The key lacks the write scope"},
@@ -32,13 +38,14 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"description": "Body larger than the configured limit"},
     415: {"description": "Body is not JSON"},
     422: {"description": "Invalid body; the problem names the field"},
-    428: {"description": "`If-Match` is missing"},
+    428: {"description": "`If-Match` is missing and the server requires it"},
 }
 JSON_TYPES = ("application/json", "application/geo+json")
 MERGE_PATCH = "application/merge-patch+json"
 
 
 async def expected_version(
+    request: Request,
     header: Annotated[
         str | None,
         Header(
@@ -48,9 +55,14 @@ async def expected_version(
         ),
     ] = None,
 ) -> int | None:
-    """The version `If-Match` names; None for `*`. Weak or foreign tags never match (412)."""
+    """The version `If-Match` names; None for `*` or none sent (unless required). Weak or
+    foreign tags never match (412)."""
     if header is None:
-        raise PreconditionRequired(IF_MATCH_DOC)
+        if request.app.state.settings.require_if_match:
+            raise PreconditionRequired(
+                'Send If-Match with the event\'s current ETag ("<version>") or *.'
+            )
+        return None
     tag = header.strip()
     if tag == "*":
         return None
@@ -72,8 +84,14 @@ async def _written(request: Request, engine: Engine, done: Written, status: int)
     """The event as it is now, with its new ETag (and Location for a creation)."""
     feature, version = await reads.event_feature(engine, done.id)
     headers = {"ETag": f'"{version}"', "Cache-Control": "no-store"}
-    if status == 201:
-        headers["Location"] = str(request.url_for("get_event", event_id=done.id))
+    if status == 201:  # the item's URL in the API it was created through (QGIS reads it)
+        ogc = request.url.path.startswith("/collections/")
+        item = (
+            request.url_for("event_item", event_id=done.id)
+            if ogc
+            else request.url_for("get_event", event_id=done.id)
+        )
+        headers["Location"] = str(item)
     return Response(feature, status_code=status, media_type="application/geo+json",
                     headers=headers)  # fmt: skip
 
