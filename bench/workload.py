@@ -28,7 +28,9 @@ COMPARED = ("small", "medium", "large", "export")
 # after each window ends, when its events exist and some are between versions), and one
 # event's history.
 AS_OF = ("small_as_of", "medium_as_of", "large_as_of", "export_as_of")
-CASES = (*COMPARED, "within", "place", "near", "csv", "ndjson", *AS_OF, "history")
+# The small and medium queries again, their box and window written as a CQL2 filter.
+CQL = ("small_cql", "medium_cql")
+CASES = (*COMPARED, "within", "place", "near", "csv", "ndjson", *AS_OF, "history", *CQL)
 AS_OF_AFTER = timedelta(days=2)
 
 
@@ -48,6 +50,7 @@ class Query:
     fmt: str = "geojson"
     as_of: datetime | None = None
     event_id: int | None = None  # the history of this event
+    cql: bool = False  # bbox and window as a CQL2 `filter` instead of parameters
 
 
 def long(q: Query) -> bool:
@@ -65,10 +68,7 @@ def instant(value: datetime) -> str:
 def frontline_path(q: Query) -> str:
     if q.event_id is not None:
         return f"/events/{q.event_id}/history"
-    params: dict[str, Any] = {}
-    if q.bbox:
-        params["bbox"] = ",".join(f"{v:.4f}" for v in q.bbox)
-    params["datetime"] = f"{instant(q.start)}/{instant(q.end)}"
+    params = _box_and_window(q)
     for name in ("within", "place"):
         if getattr(q, name):
             params[name] = getattr(q, name)
@@ -83,6 +83,18 @@ def frontline_path(q: Query) -> str:
         params["as_of"] = instant(q.as_of)
     path = "/events" if q.limit is not None else "/events/export"
     return f"{path}?{urllib.parse.urlencode(params)}"
+
+
+def _box_and_window(q: Query) -> dict[str, Any]:
+    """bbox and datetime, or the same as one CQL2 filter."""
+    if q.cql:
+        assert q.bbox is not None
+        box = ",".join(f"{v:.4f}" for v in q.bbox)
+        return {"filter": f"S_INTERSECTS(geometry, BBOX({box})) AND T_INTERSECTS(INTERVAL("
+                          f"occurred_at, occurred_until), INTERVAL('{instant(q.start)}', "
+                          f"'{instant(q.end)}'))"}  # fmt: skip
+    params = {"bbox": ",".join(f"{v:.4f}" for v in q.bbox)} if q.bbox else {}
+    return {**params, "datetime": f"{instant(q.start)}/{instant(q.end)}"}
 
 
 def tipg_path(q: Query, collection: str = "public.bench_events") -> str:
@@ -189,6 +201,9 @@ async def build(
     for case in AS_OF:
         live = case.removesuffix("_as_of")
         cases[case] = [replace(q, case=case, as_of=q.end + AS_OF_AFTER) for q in cases[live]]
+    for case in CQL:
+        plain = case.removesuffix("_cql")
+        cases[case] = [replace(q, case=case, cql=True) for q in cases[plain]]
     last = await _max_event_id(url)
     cases["history"] = [Query("history", sampler_start(sampler), sampler_start(sampler),
                               fmt="history", event_id=rng.randint(1, last))

@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from app.domain.cql import CqlFilter
+
 
 @dataclass(frozen=True)
 class BBox:
@@ -94,6 +96,7 @@ class EventFilter:
     updated_since: datetime | None = None
     include_deleted: bool = False
     text: str | None = None
+    cql: CqlFilter | None = None  # a CQL2 `filter`, checked against the queryables
 
 
 @dataclass(frozen=True)

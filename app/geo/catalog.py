@@ -28,6 +28,21 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    # Part 3 filtering and the CQL2 classes the events' `filter` evaluates (app.domain.cql).
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    # The same class under its draft name, which QGIS up to 3.40 looks for.
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/array-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
 ]
 
 
@@ -155,11 +170,28 @@ def _enum(description: str, options: list[str]) -> dict[str, Any]:
     return {"type": "string", "enum": options, "description": description}
 
 
+def _text(description: str) -> dict[str, Any]:
+    return {"type": "string", "description": description}
+
+
+def _texts(description: str) -> dict[str, Any]:
+    return {"type": "array", "items": {"type": "string"}, "description": description}
+
+
 def queryables(base: str, collection_id: str) -> dict[str, Any]:
     """JSON Schema of the properties that can filter items, time marked as the primary interval."""
     if collection_id == "events":
+        # Every CQL2 queryable of app.domain.cql.EVENT_QUERYABLES, typed as `filter` reads it.
         properties: dict[str, Any] = {
-            "geometry": {"format": "geometry-point", "x-ogc-role": "primary-geometry"},
+            # QGIS finds the geometry by a `$ref` into geojson.org's schemas.
+            "geometry": {
+                "$ref": "https://geojson.org/schema/Point.json",
+                "format": "geometry-point",
+                "x-ogc-role": "primary-geometry",
+            },
+            "title": _text("Headline of the event."),
+            "description": _text("What happened, as reported."),
+            "sub_event_type": _text("Finer kind of event, as the dataset names it."),
             "occurred_at": {
                 "type": "string",
                 "format": "date-time",
@@ -181,11 +213,16 @@ def queryables(base: str, collection_id: str) -> dict[str, Any]:
                 "minimum": 0,
                 "description": "Reported deaths (`min_fatalities`).",
             },
-            "place_slug": {"type": "string", "description": "The place (`place`)."},
-            "actors": {
-                "type": "array",
-                "items": {"type": "string"},
-                "description": "Actors (`actor`).",
+            "source_count": {"type": "integer", "minimum": 0, "description": "Citations."},
+            "place_slug": _text("The place (`place`)."),
+            "dataset": _text("The dataset the event came from."),
+            "external_id": _text("The event's id in its dataset."),
+            "actors": _texts("Actors (`actor`)."),
+            "tags": _texts("Free tags."),
+            "created_at": {
+                "type": "string",
+                "format": "date-time",
+                "description": "When Frontline first recorded it.",
             },
             "updated_at": {
                 "type": "string",

@@ -75,12 +75,16 @@ def _write(service: Api, events: int, ops: list[Op], west: float, south: float) 
         assert created.status_code == 201, created.text
         versions[created.json()["id"]] = {1: created.json()}
     ids = list(versions)
+    cited: set[tuple[int, int]] = set()
     for index, what, value in ops:
         fid = ids[index % len(ids)]
         version = max(versions[fid])
         deleted = versions[fid][version] is None
         if (what == "restore") != deleted:  # only a deleted event is restored, and vice versa
             continue
+        if what == "cite" and (fid, value) in cited:  # the same URL again is a 409
+            continue
+        cited |= {(fid, value)} if what == "cite" else set()
         response = _apply(service, fid, version, what, value, west, south)
         assert response.status_code in (200, 204), response.text
         versions[fid][version + 1] = None if what == "delete" else response.json()

@@ -29,6 +29,7 @@ from app.store.queries.common import (
     within_distance,
     within_values,
 )
+from app.store.queries.cql import cql_condition
 from app.store.queries.places import descendant_ids
 
 events = Event.__table__
@@ -99,6 +100,8 @@ def event_conditions(f: EventFilter) -> list[ColumnElement[bool]]:
         clauses.append(e.fatalities >= bindparam("min_fatalities", f.min_fatalities, Integer))
     if f.updated_since is not None:
         clauses.append(e.updated_at > ts(f.updated_since, "updated_since"))
+    if f.cql is not None:
+        clauses.append(cql_condition(f.cql)[0])
     return clauses + _relation_conditions(f)
 
 
@@ -149,6 +152,8 @@ def event_values(f: EventFilter) -> dict[str, Any]:
     if f.near is not None and f.radius_m is not None:
         values |= within_values(f.near[0], f.near[1], f.radius_m, "near")
     values |= {f"actor{i}": _contains(actor) for i, actor in enumerate(f.actors)}
+    if f.cql is not None:
+        values |= cql_condition(f.cql)[1]
     return values
 
 

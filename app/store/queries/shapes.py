@@ -22,6 +22,7 @@ from sqlalchemy import Select
 from app.domain.filters import EventQuery
 from app.store.queries import asof, slices
 from app.store.queries import events as event_sql
+from app.store.queries.cql import skeleton
 from app.store.queries.event_filters import event_values
 
 MAX_SHAPES = 512  # distinct shapes kept; a client cycling through more just rebuilds
@@ -78,10 +79,11 @@ def _values(query: EventQuery, kind: Kind) -> dict[str, Any]:
 def _shape(query: EventQuery, kind: Kind, values: dict[str, Any]) -> tuple[Hashable, ...]:
     f, page = query.filter, query.page
     end_inclusive = None if f.interval is None else f.interval.end_inclusive
+    cql = None if f.cql is None else skeleton(f.cql)
     if kind is Kind.COUNT:
-        return (kind, tuple(values), f.include_deleted, end_inclusive)
-    return (kind, tuple(values), f.include_deleted, end_inclusive, page.sort, page.backward,
-            query.properties)  # fmt: skip
+        return (kind, tuple(values), f.include_deleted, end_inclusive, cql)
+    return (kind, tuple(values), f.include_deleted, end_inclusive, cql, page.sort,
+            page.backward, query.properties)  # fmt: skip
 
 
 def _build(query: EventQuery, kind: Kind) -> Select[Any]:

@@ -1,12 +1,13 @@
 """Query parameters of the events collection (the same on /events and OGC items)."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Query, Request
 from pydantic import BaseModel, Field
 
-from app.domain.filters import EventFilter, EventQuery
+from app.domain.cql import native_parts, parse_filter
+from app.domain.filters import BBox, EventFilter, EventQuery, Interval
 from app.domain.parsing import (
     parse_bbox,
     parse_csv_list,
@@ -119,6 +120,26 @@ class EventFilterParams(BaseModel):
         '`"exact phrase"`, `-excluded`, `or`).',
         examples=["Demidovka"],
     )
+    filter: str | None = Field(
+        None,
+        description="A CQL2 expression over the queryables (`/collections/events/queryables`),"
+        " ANDed with every other parameter: comparisons, `LIKE`, `BETWEEN`, `IN`, `IS NULL`, "
+        "`CASEI`, `S_*` spatial, `T_*` temporal (the span is `INTERVAL(occurred_at, "
+        "occurred_until)`) and `A_*` array functions (OGC API – Features Part 3).",
+        examples=["fatalities >= 1 AND CASEI(title) LIKE '%sudzha%'"],
+    )
+    filter_lang: Literal["cql2-text", "cql2-json"] = Field(
+        "cql2-text",
+        alias="filter-lang",
+        description="The language of `filter`.",
+        examples=["cql2-json"],
+    )
+    filter_crs: Literal["http://www.opengis.net/def/crs/OGC/1.3/CRS84"] | None = Field(
+        None,
+        alias="filter-crs",
+        description="The CRS of the geometries in `filter`: CRS84 (longitude, latitude) only.",
+        examples=["http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
+    )
 
 
 class EventQueryParams(EventFilterParams):
@@ -150,9 +171,16 @@ QUERY_PARAMETERS = documented(EventQueryParams)
 
 def filter_of(p: EventFilterParams) -> EventFilter:
     near, radius_m = circle_of(p.near, p.radius)
+    bbox = parse_bbox(p.bbox) if p.bbox is not None else None
+    interval = parse_datetime(p.datetime_) if p.datetime_ is not None else None
+    cql = parse_filter(p.filter, p.filter_lang, p.filter_crs) if p.filter is not None else None
+    if cql is not None and bbox is None and interval is None:
+        box, span, cql = native_parts(cql)
+        bbox = BBox(*box) if box is not None else None
+        interval = Interval(*span) if span is not None else None
     return EventFilter(
-        bbox=parse_bbox(p.bbox) if p.bbox is not None else None,
-        interval=parse_datetime(p.datetime_) if p.datetime_ is not None else None,
+        bbox=bbox,
+        interval=interval,
         event_types=_csv(p.event_type, "event_type", EVENT_TYPES),
         verifications=_csv(p.verification, "verification", VERIFICATIONS),
         place=non_empty_text(p.place, "place"),
@@ -165,6 +193,7 @@ def filter_of(p: EventFilterParams) -> EventFilter:
         updated_since=parse_instant(p.updated_since, "updated_since") if p.updated_since else None,
         include_deleted=p.include_deleted,
         text=non_empty_text(p.q, "q"),
+        cql=cql,
     )
 
 
