@@ -153,13 +153,16 @@ def seeded_client(seeded_url: str) -> Iterator[TestClient]:
 
 
 @contextmanager
-def live_server(url: str) -> Iterator[str]:
-    """The real app under uvicorn on a free port, for clients that speak HTTP themselves."""
+def live_server(url: str, access_log: Path | None = None) -> Iterator[str]:
+    """The real app under uvicorn on a free port, for clients that speak HTTP themselves;
+    with ``access_log``, every request it answers is written there (uvicorn's access log)."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url}
+    level = "info" if access_log else "warning"
     command = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
-               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]  # fmt: skip
-    process = subprocess.Popen(command, env=env)
+               "--host", "127.0.0.1", "--port", str(port), "--log-level", level]  # fmt: skip
+    log = access_log.open("w") if access_log else None
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -175,3 +178,5 @@ def live_server(url: str) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+        if log is not None:
+            log.close()

@@ -102,3 +102,25 @@ def test_ogr2ogr_converts_exports_to_geopackage(
     assert "Warning" not in result.stderr, result.stderr
     count = gdal("ogrinfo", "-ro", "-so", "-al", str(target)).stdout
     assert f"Feature Count: {len(seeded_events)}" in count
+
+
+def test_ogr_where_on_a_listed_property_is_filtered_by_the_server(
+    seeded_url: str, seeded_events: list[dict[str, object]], tmp_path: Path
+) -> None:
+    """GDAL's OAPIF driver sends `-where` equality on a property the API document lists as a
+    query parameter of the items (GDAL 3.6 sends no CQL2): the server filters, and the access
+    log shows what GDAL asked for."""
+    log = tmp_path / "access.log"
+    with live_server(seeded_url, access_log=log) as base:
+        read = ogr_features(f"OAPIF:{base}", "events", "-where", "event_type = 'shelling'")
+    expected = sorted(
+        str(f["properties"]["title"])  # type: ignore[index]
+        for f in seeded_events
+        if f["properties"]["event_type"] == "shelling"  # type: ignore[index]
+    )
+    assert sorted(str(f["properties"]["title"]) for f in read) == expected  # type: ignore[index]
+    assert expected  # not vacuous
+    items = [line for line in log.read_text().splitlines() if "/collections/events/items?" in line]
+    # The first request reads a sample for the layer's schema, unfiltered.
+    pages = [line for line in items if "items?limit=10 HTTP" not in line]
+    assert pages and all("event_type=shelling" in line for line in pages), items
