@@ -59,6 +59,7 @@ async def output_format(
             description="Output format: `geojson` (or `json`), `csv`, `ndjson`, `html`. "
             "Without it the Accept header decides; the default is GeoJSON.",
             examples=["geojson"],
+            json_schema_extra={"enum": list(_F_VALUES)},  # the document says what is accepted
         ),
     ] = None,
 ) -> Format:
