@@ -46,6 +46,13 @@ def free_port() -> int:
         return port
 
 
+_WITH_SERVE_PROTOCOL = (
+    "import uvicorn; from app.web.http import Utf8RequestLineProtocol as P; "
+    "uvicorn.run('app.main:create_app', factory=True, host='127.0.0.1', port={port}, "
+    "workers={workers}, log_level='warning', access_log=False, http=P)"
+)
+
+
 @contextmanager
 def served(
     url: str,
@@ -56,10 +63,13 @@ def served(
     health: str = "/health",
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
+    serve_protocol: bool = False,
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """An ASGI app (Frontline by default) under uvicorn on a free port: its base URL, process.
 
     `url` is given as DATABASE_URL; `python` may be another venv's (tipg runs in its own).
+    `serve_protocol`: with the HTTP protocol `frontline serve` runs (app.web.http), which
+    uvicorn's command line cannot name; the same settings otherwise.
     """
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, **(env or {})}
@@ -67,6 +77,8 @@ def served(
     command = [python, "-m", "uvicorn", app, *factory,
                "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
                "--log-level", "warning", "--no-access-log"]  # fmt: skip
+    if serve_protocol:
+        command = [python, "-c", _WITH_SERVE_PROTOCOL.format(port=port, workers=workers)]
     # Its own process group, so that the workers can be killed with it if they hang.
     process = subprocess.Popen(command, env=env, cwd=cwd, start_new_session=True)
     base = f"http://127.0.0.1:{port}"

@@ -80,6 +80,11 @@ def main() -> None:
         metavar="NAME=VALUE",
         help="a database setting for this run only (experiments)",
     )
+    parser.add_argument(
+        "--serve-protocol",
+        action="store_true",
+        help="run Frontline with the HTTP protocol of `frontline serve` (app.web.http)",
+    )
     args = parser.parse_args()
     url, data, cases = workload.loaded(args.events, args.distribution)
     cases = {case: cases[case] for case in args.cases.split(",")}
@@ -117,7 +122,7 @@ def measure(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Served Frontline: the ids of a sample checked, then each case under load."""
     results: dict[str, Any] = {}
-    with served(url, args.workers) as (base, process):
+    with served(url, args.workers, serve_protocol=args.serve_protocol) as (base, process):
         checks = asyncio.run(check(base, url, cases, args.sample))
         for case, queries in cases.items():
             paths = [frontline_path(q) for q in queries]

@@ -46,6 +46,8 @@ async def _seed(url: str, gazetteer: bool = True) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from app.web.http import Utf8RequestLineProtocol
+
     url = _database_url()
     # Workers re-read settings: hand them the URL that was just resolved.
     os.environ["DATABASE_URL"] = url
@@ -58,6 +60,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     uvicorn.run(
         "app.main:create_app",
         factory=True,
+        http=Utf8RequestLineProtocol,  # curl sends names in Cyrillic as raw UTF-8
         host=args.host or settings.host,
         port=args.port or settings.port,
         workers=args.workers,
