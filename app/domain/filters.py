@@ -97,6 +97,8 @@ class EventFilter:
     include_deleted: bool = False
     text: str | None = None
     cql: CqlFilter | None = None  # a CQL2 `filter`, checked against the queryables
+    datasets: tuple[str, ...] = ()  # from any of these datasets
+    external_id: str | None = None  # the event's id in its dataset
 
 
 @dataclass(frozen=True)

@@ -319,3 +319,16 @@ def test_a_box_and_window_filter_pages_as_the_parameters_do(client: TestClient) 
     by_filter = _pages(client, f"/events?limit=4&filter={expression}")
     assert by_filter == _pages(client, f"/events?limit=4&{params}")
     assert len(by_filter) > 8
+
+
+def test_dataset_and_external_id_find_an_imported_event(
+    client: TestClient, features: Features
+) -> None:
+    """`dataset` + `external_id`: the event a dataset calls r7, as an import keyed it."""
+    [r7] = [f["id"] for f in features if f["properties"]["external_id"] == "r7"]
+    found = client.get("/events", params={"dataset": "test", "external_id": "r7"}).json()
+    assert [f["id"] for f in found["features"]] == [r7]
+    every = client.get("/events", params={"dataset": "test,frontline", "limit": 10000}).json()
+    assert len(every["features"]) == len(features)
+    assert client.get("/events", params={"dataset": "acled"}).json()["features"] == []
+    assert ids(client, "external_id = 'r7'") == [r7]

@@ -332,9 +332,9 @@ def problem(response: object) -> dict[str, object]:
             "colour=red",
             "colour",
             "unknown query parameter; this endpoint accepts: actor, as_of, bbox, count, cursor, "
-            "datetime, event_type, f, filter, filter-crs, filter-lang, include_deleted, limit, "
-            "min_fatalities, near, place, properties, q, radius, sortby, source, updated_since, "
-            "verification, within",
+            "dataset, datetime, event_type, external_id, f, filter, filter-crs, filter-lang, "
+            "include_deleted, limit, min_fatalities, near, place, properties, q, radius, sortby, "
+            "source, updated_since, verification, within",
         ),
         ("bbox=35,52,36,51", "bbox", "minLat is greater than maxLat"),
         ("datetime=2025-03-01/2025-02-30", "datetime", "'2025-02-30' is not a valid date"),

@@ -102,7 +102,18 @@ def event_conditions(f: EventFilter) -> list[ColumnElement[bool]]:
         clauses.append(e.updated_at > ts(f.updated_since, "updated_since"))
     if f.cql is not None:
         clauses.append(cql_condition(f.cql)[0])
-    return clauses + _relation_conditions(f)
+    return clauses + _origin_conditions(f) + _relation_conditions(f)
+
+
+def _origin_conditions(f: EventFilter) -> list[ColumnElement[bool]]:
+    """Where the event came from: its dataset, its id there."""
+    e = events.c
+    clauses: list[ColumnElement[bool]] = []
+    if f.datasets:
+        clauses.append(_one_of(e.dataset, "datasets", f.datasets))
+    if f.external_id is not None:
+        clauses.append(e.external_id == bindparam("external_id", f.external_id, Text))
+    return clauses
 
 
 def _relation_conditions(f: EventFilter) -> list[ColumnElement[bool]]:
@@ -144,10 +155,12 @@ def event_values(f: EventFilter) -> dict[str, Any]:
         if f.interval.end is not None:
             values["end"] = f.interval.end
     named_lists = {"event_types": f.event_types, "verifications": f.verifications,
-                   "place_ids": f.place_ids, "sources": f.sources}  # fmt: skip
+                   "place_ids": f.place_ids, "sources": f.sources,
+                   "datasets": f.datasets}  # fmt: skip
     values |= {name: list(items) for name, items in named_lists.items() if items}
     named = {"min_fatalities": f.min_fatalities, "updated_since": f.updated_since,
-             "within_place_id": f.within_place_id, "text": f.text}  # fmt: skip
+             "within_place_id": f.within_place_id, "text": f.text,
+             "external_id": f.external_id}  # fmt: skip
     values |= {name: value for name, value in named.items() if value is not None}
     if f.near is not None and f.radius_m is not None:
         values |= within_values(f.near[0], f.near[1], f.radius_m, "near")

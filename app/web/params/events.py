@@ -120,6 +120,17 @@ class EventFilterParams(BaseModel):
         '`"exact phrase"`, `-excluded`, `or`).',
         examples=["Demidovka"],
     )
+    dataset: str | None = Field(
+        None,
+        description="Comma list of datasets: events that came from any of them "
+        "(`frontline` for those entered here).",
+        examples=["acled"],
+    )
+    external_id: str | None = Field(
+        None,
+        description="The event's id in its dataset (with `dataset`, one event at most).",
+        examples=["UKR12345"],
+    )
     filter: str | None = Field(
         None,
         description="A CQL2 expression over the queryables (`/collections/events/queryables`),"
@@ -194,6 +205,8 @@ def filter_of(p: EventFilterParams) -> EventFilter:
         include_deleted=p.include_deleted,
         text=non_empty_text(p.q, "q"),
         cql=cql,
+        datasets=_csv(p.dataset, "dataset"),
+        external_id=non_empty_text(p.external_id, "external_id"),
     )
 
 
