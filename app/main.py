@@ -82,6 +82,15 @@ def _openapi_with_limits(app: FastAPI, settings: Settings) -> dict[str, Any]:
                             maximum=settings.max_limit,
                             default=settings.default_limit,
                         )
+        # Where QGIS (qgsoapifapirequest.cpp) and GDAL look for the page sizes they may ask.
+        schema.setdefault("components", {}).setdefault("parameters", {})["limit"] = {
+            "name": "limit",
+            "in": "query",
+            "required": False,
+            "description": "Features per page.",
+            "schema": {"type": "integer", "minimum": 1, "maximum": settings.max_limit,
+                       "default": settings.default_limit},
+        }  # fmt: skip
         app.openapi_schema = schema
     return app.openapi_schema
 

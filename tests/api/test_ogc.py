@@ -109,6 +109,9 @@ def test_openapi_describes_every_parameter_with_an_example(client: TestClient) -
     assert missing == []
     limit = next(p for p in spec["paths"]["/events"]["get"]["parameters"] if p["name"] == "limit")
     assert limit["schema"]["maximum"] == 10000 and limit["schema"]["default"] == 100
+    # QGIS reads the page sizes from here (qgsoapifapirequest.cpp): pages of 1 000, not 100.
+    shared = spec["components"]["parameters"]["limit"]["schema"]
+    assert (shared["default"], shared["maximum"]) == (100, 10000)
 
 
 def test_every_route_that_filters_events_documents_the_filters(client: TestClient) -> None:
