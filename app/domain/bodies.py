@@ -7,6 +7,7 @@ geometry, a time span that ends before it starts, values outside the vocabularie
 """
 
 import math
+from collections.abc import Collection
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -103,7 +104,7 @@ class EventUpdate(Strict):
     def _unwrap_feature(cls, data: Any) -> Any:
         """A GeoJSON Feature is its properties plus its geometry."""
         if is_feature(data):
-            return feature_fields(data, frozenset(cls.model_fields))
+            return feature_fields(data, cls.model_fields.keys())
         return data
 
     @model_validator(mode="after")
@@ -148,7 +149,7 @@ def is_feature(data: Any) -> bool:
     return isinstance(data, dict) and (data.get("type") == "Feature" or "properties" in data)
 
 
-def feature_fields(data: dict[str, Any], accepted: frozenset[str]) -> dict[str, Any]:
+def feature_fields(data: dict[str, Any], accepted: Collection[str]) -> dict[str, Any]:
     """The flat fields of a (partial) Feature: its properties, its geometry and any other
     member, less the served-only properties the body does not accept."""
     properties = data.get("properties") or {}

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.domain.bodies import (
+    EDITABLE_FIELDS,
     CitationBody,
     EventCreate,
     EventUpdate,
@@ -217,9 +218,6 @@ async def current_body(engine: AsyncEngine, event_id: int) -> dict[str, Any]:
         values[key] = values[key].isoformat() if values[key] else None
     internal = ("version", "deleted_at")
     return {k: v for k, v in values.items() if v is not None and k not in internal}
-
-
-EDITABLE_FIELDS = frozenset(EventUpdate.model_fields)
 
 
 async def patch_event(
