@@ -89,22 +89,18 @@ async def fetch_one_via_driver(
     """fetch_one for the hottest reads (a GeoJSON page): the statement, compiled once, runs on
     the pooled connection's asyncpg driver itself. SQLAlchemy's execute and result around
     it cost a small page 0.1-0.3 ms of worker CPU (bench/README.md). ``settings`` are
-    applied in a transaction around it."""
+    applied first, in the transaction the statement then runs in."""
     compiled = _driver_statement(engine, stmt)
     args = compiled.arguments(values or {})
 
     async def work(conn: AsyncConnection) -> asyncpg.Record | None:
+        if settings:  # the connection's transaction, which the statement below runs in
+            await _set_local(conn, settings)
         driver = (await conn.get_raw_connection()).driver_connection
         assert driver is not None
         try:
-            if not settings:
-                row: asyncpg.Record | None = await driver.fetchrow(compiled.sql, *args)
-                return row
-            async with driver.transaction():
-                for name, value in settings.items():
-                    await driver.execute("SELECT set_config($1, $2, true)", name, value)
-                row = await driver.fetchrow(compiled.sql, *args)
-                return row
+            row: asyncpg.Record | None = await driver.fetchrow(compiled.sql, *args)
+            return row
         except Exception:
             if driver.is_closed():
                 # Show SQLAlchemy the dead connection: it drops it and the pooled ones opened
