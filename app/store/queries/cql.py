@@ -9,6 +9,7 @@ spliced into SQL: operators map to fixed SQLAlchemy constructs, names to known c
 import json
 from collections.abc import Callable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -46,8 +47,10 @@ Pair = tuple[Sql, Sql]  # an instant or interval as its (start, end)
 NEVER, FOREVER = "'-infinity'::timestamptz", "'infinity'::timestamptz"
 
 
+@lru_cache(maxsize=256)
 def cql_condition(f: CqlFilter) -> tuple[ColumnElement[bool], dict[str, Any]]:
-    """The expression's condition and the values it binds, by name."""
+    """The expression's condition and the values it binds, by name (read-only; translated
+    once for the statement and for its values, and again only for a new expression)."""
     sql = _Translation()
     return sql.condition(f.tree), sql.values
 
