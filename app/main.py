@@ -121,14 +121,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Data reads need a read key only when FRONTLINE_REQUIRE_READ_KEY is set (see app.web.auth);
     # writes check their own scope; health, docs and the map page stay open.
     read_guard = [Depends(require(Scope.READ))]
-    for module in (ogc, events, places, tiles_api, stats_api, feeds):
+    guarded = (ogc, events, places, tiles_api, stats_api, feeds)
+    open_to_all = (health, writes, imports, webmap)
+    for module in guarded:
         app.include_router(module.router, dependencies=read_guard)
-    for module in (health, writes, imports, webmap):
+    for module in open_to_all:
         app.include_router(module.router)
     # Every route, for the Allow header of OPTIONS and 405 answers (app.web.methods).
-    app.state.routes = [route for module in (ogc, events, places, tiles_api, stats_api, feeds,
-                                              health, writes, imports, webmap)
-                        for route in module.router.routes]  # fmt: skip
+    app.state.routes = [r for module in (*guarded, *open_to_all) for r in module.router.routes]
     app.mount("/static", StaticFiles(directory=webmap.STATIC_DIR), name="static")
     app.openapi = lambda: _openapi_with_limits(app, settings)  # type: ignore[method-assign]
     return app
