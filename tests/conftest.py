@@ -153,14 +153,20 @@ def seeded_client(seeded_url: str) -> Iterator[TestClient]:
 
 
 @contextmanager
-def live_server(url: str, access_log: Path | None = None) -> Iterator[str]:
+def live_server(
+    url: str, access_log: Path | None = None, frontline_serve: bool = False
+) -> Iterator[str]:
     """The real app under uvicorn on a free port, for clients that speak HTTP themselves;
-    with ``access_log``, every request it answers is written there (uvicorn's access log)."""
+    with ``access_log``, every request it answers is written there (uvicorn's access log);
+    ``frontline_serve``: started as `frontline serve` starts it (the database is ready)."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url}
     level = "info" if access_log else "warning"
     command = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
                "--host", "127.0.0.1", "--port", str(port), "--log-level", level]  # fmt: skip
+    if frontline_serve:
+        command = [sys.executable, "-m", "app.cli", "serve", "--no-migrate", "--no-seed",
+                   "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
     log = access_log.open("w") if access_log else None
     process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"

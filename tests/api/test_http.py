@@ -2,11 +2,7 @@
 the percent-encoded URL a browser would have sent (app.web.http)."""
 
 import json
-import os
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from urllib.parse import unquote
 
@@ -15,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.web.http import encode_request_line
-from tests.conftest import free_port
+from tests.conftest import live_server
 
 # Characters a person may type in a query: anything but controls, spaces, '%' and '#'.
 typed = st.text(
@@ -38,26 +34,9 @@ def test_only_the_request_target_is_encoded(query: str, body: bytes) -> None:
 
 @pytest.fixture(scope="module")
 def served(seeded_url: str) -> Iterator[int]:
-    """`frontline serve` itself (no migration or seeding: the database is ready)."""
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": seeded_url}
-    command = [sys.executable, "-m", "app.cli", "serve", "--no-migrate", "--no-seed",
-               "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
-    process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("frontline serve did not start") from None
-                time.sleep(0.1)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    """`frontline serve` itself: its port."""
+    with live_server(seeded_url, frontline_serve=True) as base:
+        yield int(base.rsplit(":", 1)[1])
 
 
 def _answers(port: int, *requests: bytes) -> list[tuple[int, bytes]]:
