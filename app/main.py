@@ -2,12 +2,10 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
 from app import __doc__ as summary
@@ -16,6 +14,7 @@ from app.domain.vocab import Scope
 from app.settings import Settings, get_settings
 from app.store.engine import make_engine, resolve_database_url
 from app.web.auth import require
+from app.web.contract import openapi_document
 from app.web.limits import BodySizeLimit
 from app.web.problems import install_error_handlers
 from app.web.routers import events, feeds, health, imports, ogc, places, webmap, writes
@@ -39,60 +38,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await app.state.engine.dispose()
-
-
-PROBLEM_RESPONSE = {
-    "description": "An error, as an RFC 9457 problem document naming the offending input",
-    "content": {
-        "application/problem+json": {
-            "schema": {
-                "type": "object",
-                "required": ["type", "title", "status", "detail"],
-                "properties": {
-                    "type": {"type": "string"},
-                    "title": {"type": "string"},
-                    "status": {"type": "integer"},
-                    "detail": {"type": "string"},
-                    "instance": {"type": "string"},
-                    "errors": {"type": "array", "items": {"type": "object"}},
-                },
-            }
-        }
-    },
-}
-
-
-def _openapi_with_limits(app: FastAPI, settings: Settings) -> dict[str, Any]:
-    """Publish the configured page sizes so GDAL/QGIS can page efficiently."""
-    if app.openapi_schema is None:
-        schema = get_openapi(
-            title=app.title, version=app.version, description=app.description, routes=app.routes
-        )
-        for path in schema.get("paths", {}).values():
-            for operation in path.values():
-                # Every error is a problem document; say so once for every operation.
-                operation.setdefault("responses", {}).setdefault("default", PROBLEM_RESPONSE)
-                for param in operation.get("parameters", []):
-                    if param.get("name") == "limit":
-                        limit_schema = param.setdefault("schema", {})
-                        limit_schema.pop("anyOf", None)
-                        limit_schema.update(
-                            type="integer",
-                            minimum=1,
-                            maximum=settings.max_limit,
-                            default=settings.default_limit,
-                        )
-        # Where QGIS (qgsoapifapirequest.cpp) and GDAL look for the page sizes they may ask.
-        schema.setdefault("components", {}).setdefault("parameters", {})["limit"] = {
-            "name": "limit",
-            "in": "query",
-            "required": False,
-            "description": "Features per page.",
-            "schema": {"type": "integer", "minimum": 1, "maximum": settings.max_limit,
-                       "default": settings.default_limit},
-        }  # fmt: skip
-        app.openapi_schema = schema
-    return app.openapi_schema
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -130,5 +75,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Every route, for the Allow header of OPTIONS and 405 answers (app.web.methods).
     app.state.routes = [r for module in (*guarded, *open_to_all) for r in module.router.routes]
     app.mount("/static", StaticFiles(directory=webmap.STATIC_DIR), name="static")
-    app.openapi = lambda: _openapi_with_limits(app, settings)  # type: ignore[method-assign]
+    app.openapi = lambda: openapi_document(app, settings)  # type: ignore[method-assign]
     return app

@@ -154,13 +154,17 @@ def seeded_client(seeded_url: str) -> Iterator[TestClient]:
 
 @contextmanager
 def live_server(
-    url: str, access_log: Path | None = None, frontline_serve: bool = False
+    url: str,
+    access_log: Path | None = None,
+    frontline_serve: bool = False,
+    settings: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """The real app under uvicorn on a free port, for clients that speak HTTP themselves;
     with ``access_log``, every request it answers is written there (uvicorn's access log);
-    ``frontline_serve``: started as `frontline serve` starts it (the database is ready)."""
+    ``frontline_serve``: started as `frontline serve` starts it (the database is ready);
+    ``settings``: more environment variables (FRONTLINE_…) for the server."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": url}
+    env = {**os.environ, "DATABASE_URL": url, **(settings or {})}
     level = "info" if access_log else "warning"
     command = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
                "--host", "127.0.0.1", "--port", str(port), "--log-level", level]  # fmt: skip

@@ -8,18 +8,24 @@ geometry, a time span that ends before it starts, values outside the vocabularie
 
 import math
 from collections.abc import Collection
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
+from annotated_types import Interval
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    StrictFloat,
     StringConstraints,
     field_validator,
     model_validator,
 )
 
+from app.domain.parsing import SOME_TEXT, WHITE_SPACE
 from app.domain.vocab import (
     EventType,
     LocationPrecision,
@@ -32,11 +38,53 @@ from app.domain.vocab import (
 # PostgreSQL text cannot hold NUL: refuse it here, naming the field, rather than fail later.
 NO_NUL = r"^[^\x00]*$"
 ShortText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=NO_NUL)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=SOME_TEXT)
 ]
 LongText = Annotated[str, StringConstraints(max_length=20_000, pattern=NO_NUL)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=120)]
-Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2_000)]
+Url = Annotated[
+    str, StringConstraints(pattern=rf"^https?://[^{WHITE_SPACE}\x00]+$", max_length=2_000)
+]
+# The widths of their columns (events.dataset varchar(64), events.external_id varchar(200)).
+Dataset = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64)]
+ExternalId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=SOME_TEXT)
+]
+
+
+_EDGES = (datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC))
+
+
+def _storable(moment: datetime) -> datetime:
+    """An instant PostgreSQL stores as itself: in years 1–9999 in UTC, and not the first or
+    last one, which the driver writes as -infinity and infinity."""
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must lie in years 1 to 9999 in UTC") from None
+    if utc in _EDGES:
+        raise ValueError("must lie strictly inside years 1 to 9999")
+    return moment
+
+
+def _text_only(value: Any) -> Any:
+    """An instant is written as RFC 3339 text; a number is not read as a Unix time."""
+    if isinstance(value, int | float):
+        raise ValueError("must be an RFC 3339 date-time text, such as 2025-03-10T00:00:00Z")
+    return value
+
+
+def _not_boolean(value: Any) -> Any:
+    """JSON true and false are not the numbers 1 and 0."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_text_only), AfterValidator(_storable)]
+PlaceId = Annotated[int, BeforeValidator(_not_boolean)]
+# Bounds before the validator, so the JSON schema states them (minimum, maximum).
+Fatalities = Annotated[int, Interval(ge=0, le=10_000_000), BeforeValidator(_not_boolean)]
 
 
 class Strict(BaseModel):
@@ -47,7 +95,7 @@ class PointGeometry(Strict):
     """A GeoJSON Point in WGS84 lon/lat (a third coordinate, a height, is ignored)."""
 
     type: Literal["Point"]
-    coordinates: list[float] = Field(min_length=2, max_length=3)
+    coordinates: list[StrictFloat] = Field(min_length=2, max_length=3)  # `false` is no number
 
     @field_validator("coordinates")
     @classmethod
@@ -68,7 +116,7 @@ class CitationBody(Strict):
     source: Slug = Field(description="The source's slug (see `GET /sources`).", examples=["isw"])
     stance: Stance = Field(description="What the source does with the claim.")
     url: Url | None = Field(default=None, examples=["https://www.understandingwar.org/"])
-    published_at: AwareDatetime | None = None
+    published_at: Instant | None = None
     excerpt: LongText | None = None
 
 
@@ -80,11 +128,11 @@ class EventUpdate(Strict):
     event_type: EventType
     sub_event_type: ShortText | None = None
     actors: list[ShortText] = Field(default_factory=list, max_length=50)
-    fatalities: int | None = Field(default=None, ge=0, le=10_000_000)
-    occurred_at: AwareDatetime
-    occurred_until: AwareDatetime | None = None
+    fatalities: Fatalities | None = None
+    occurred_at: Instant
+    occurred_until: Instant | None = None
     time_precision: TimePrecision = TimePrecision.DAY
-    place: int | ShortText | None = Field(
+    place: PlaceId | ShortText | None = Field(
         default=None,
         description="The place the event is tied to: an id, a slug or any known spelling.",
         examples=["Demidovka"],
@@ -119,8 +167,8 @@ class EventUpdate(Strict):
 class EventCreate(EventUpdate):
     """A new event; `dataset` + `external_id` make re-sending it safe (409, not a duplicate)."""
 
-    dataset: Slug = "frontline"
-    external_id: ShortText | None = None
+    dataset: Dataset = "frontline"
+    external_id: ExternalId | None = None
     citations: list[CitationBody] = Field(default_factory=list, max_length=200)
 
 
@@ -150,16 +198,22 @@ def is_feature(data: Any) -> bool:
 
 
 def feature_fields(data: dict[str, Any], accepted: Collection[str]) -> dict[str, Any]:
-    """The flat fields of a (partial) Feature: its properties, its geometry and any other
-    member, less the served-only properties the body does not accept."""
+    """The flat fields of a (partial) Feature: its properties and its geometry, less the
+    served-only properties the body does not accept (other members are refused)."""
     properties = data.get("properties") or {}
     if not isinstance(properties, dict):
         raise ValueError("a Feature's properties must be an object")
+    if "geometry" in properties:
+        raise ValueError("a Feature's geometry is its own member, not one of its properties")
     fields = {k: v for k, v in properties.items() if k in accepted or k not in SERVED_ONLY}
-    if "place" not in properties and properties.get("place_id") is not None:
+    place_id = properties.get("place_id")
+    if place_id is not None and (isinstance(place_id, bool) or not isinstance(place_id, int)):
+        raise ValueError("properties.place_id must be a place's id (a number) or null")
+    if "place" not in properties and place_id is not None:
         fields["place"] = properties["place_id"]
-    members = {k: v for k, v in data.items() if k not in ("type", "id", "properties")}
-    return {**fields, **members}
+    if foreign := [k for k in data if k not in ("type", "id", "properties", "geometry")]:
+        raise ValueError(f"a Feature has no member {foreign[0]!r} here; put fields in properties")
+    return {**fields, **({"geometry": data["geometry"]} if "geometry" in data else {})}
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

@@ -172,11 +172,12 @@ def instant(node: Any) -> datetime:
     """A TIMESTAMP('…') or DATE('…') literal (a date is its first instant, UTC)."""
     try:
         if "timestamp" in node:
-            return datetime.fromisoformat(node["timestamp"].replace("Z", "+00:00"))
+            moment = datetime.fromisoformat(node["timestamp"].replace("Z", "+00:00"))
+            return moment.astimezone(UTC)  # raises for a zone pushing it out of years 1–9999
         day = date.fromisoformat(node["date"])
         return datetime(day.year, day.month, day.day, tzinfo=UTC)
-    except (TypeError, ValueError):
-        raise _fail(node, "not an RFC 3339 timestamp or date") from None
+    except (TypeError, ValueError, OverflowError):
+        raise _fail(node, "not an RFC 3339 timestamp or date in years 1 to 9999") from None
 
 
 def interval_end(value: Any) -> datetime | None:

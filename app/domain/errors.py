@@ -34,13 +34,20 @@ class FrontlineError(Exception):
 class InvalidParameter(FrontlineError):
     code = "invalid-parameter"
     title = "Invalid query parameter"
+    where = "query"
 
     def __init__(self, parameter: str, message: str) -> None:
         super().__init__(
             f"{parameter}: {message}",
-            errors=[{"parameter": parameter, "in": "query", "message": message}],
+            errors=[{"parameter": parameter, "in": self.where, "message": message}],
         )
         self.parameter = parameter
+
+
+class InvalidHeader(InvalidParameter):
+    code = "invalid-header"
+    title = "Invalid request header"
+    where = "header"
 
 
 class Unprocessable(FrontlineError):

@@ -222,6 +222,24 @@ COLUMN_OF_FIELD = {"geometry": "latitude/longitude", "occurred_at": "date",
                    "occurred_until": "date"}  # fmt: skip
 
 
+# The columns without which a file is not of a built-in CSV format (its rows' id, date, point).
+FORMAT_COLUMNS = {
+    "acled": ("event_id_cnty", "event_date", "event_type", "latitude", "longitude"),
+    "ucdp": ("id", "date_start", "type_of_violence", "latitude", "longitude"),
+}
+
+
+def check_format_columns(fmt: str, names: list[str]) -> None:
+    """A file said to be ACLED or UCDP CSV has that format's key columns (case ignored), so a
+    wrong file is refused rather than read as zero rows."""
+    have = {name.strip().lower() for name in names}
+    missing = [column for column in FORMAT_COLUMNS.get(fmt, ()) if column not in have]
+    if missing:
+        shown = ", ".join(names[:12]) or "none"
+        raise ImportFileError(f"not {fmt.upper()} CSV: no column {', '.join(missing)} "
+                              f"(its columns: {shown})")  # fmt: skip
+
+
 class UnknownFormat(ImportFileError):
     """Readable text, but none of the built-in formats (a mapping may still read it)."""
 

@@ -18,11 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.ingest.dates import order_of
 from app.ingest.event_rows import (
+    FORMAT_COLUMNS,
     MAPPERS,
     ImportFileError,
     Mapper,
     RowError,
     UnknownFormat,
+    check_format_columns,
     header,
     parse_row,
     raw_rows,
@@ -165,7 +167,10 @@ def _reader(
     if mapping is not None and mapping.format is not None:
         fmt, mapping = mapping.format, None  # a built-in format, named by a mapping
     if mapping is None:
-        return fmt or sniff(path), None, None, encoding or "utf-8"
+        fmt = fmt or sniff(path)
+        if fmt in FORMAT_COLUMNS:
+            check_format_columns(fmt, header(path, encoding=encoding or "utf-8"))
+        return fmt, None, None, encoding or "utf-8"
     encoding = encoding or mapping.encoding
     check_header(mapping, header(path, mapping.delimiter, encoding))
     order = mapping.date_order or order_of(date_format)

@@ -70,6 +70,11 @@ def _fields(template: str) -> set[str]:
     return {name for _, name, _, _ in Formatter().parse(template) if name}
 
 
+def shipped_mappings() -> list[str]:
+    """The names of the mappings that ship with Frontline (`mappings/*.toml`)."""
+    return sorted(p.stem for p in MAPPINGS_DIR.glob("*.toml"))
+
+
 def load_mapping(name_or_path: str) -> Mapping:
     """A shipped mapping by name (`mappings/NAME.toml`) or a TOML file by path."""
     path = Path(name_or_path)
@@ -78,7 +83,7 @@ def load_mapping(name_or_path: str) -> Mapping:
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        shipped = ", ".join(sorted(p.stem for p in MAPPINGS_DIR.glob("*.toml")))
+        shipped = ", ".join(shipped_mappings())
         raise MappingError(f"no mapping {name_or_path!r} (shipped: {shipped})") from None
     except tomllib.TOMLDecodeError as exc:
         raise MappingError(f"{path.name}: not valid TOML: {exc}") from None

@@ -144,6 +144,11 @@ async def _after_change(
     await record_revision(conn, event_id, operation, who.name)
 
 
+# The expected version of an If-Match that names none (W/"3", "abc", a list): never matched, so
+# the change is refused as stale (412) once the body and the event are known to be valid.
+NO_VERSION = 0
+
+
 async def _missed(
     conn: AsyncConnection, event_id: int, expected: int | None, deleted: bool
 ) -> FrontlineError:
@@ -151,6 +156,11 @@ async def _missed(
     row = (await conn.execute(_STATE, {"id": event_id})).first()
     if row is None:
         return NotFound(f"No event with id {event_id}.")
+    if expected == NO_VERSION:
+        return PreconditionFailed(
+            f"If-Match names no version of event {event_id} (it is at version {row.version}; "
+            'a weak, foreign or listed tag never matches): send its ETag, such as "3".'
+        )
     if expected is not None and row.version != expected:
         return PreconditionFailed(
             f"Event {event_id} is at version {row.version}, not {expected}; "
@@ -230,7 +240,11 @@ async def patch_event(
             patch = feature_fields(patch, EDITABLE_FIELDS)
         except ValueError as exc:
             raise InvalidBody("properties", str(exc)) from None
+    if unknown := [name for name in patch if name not in EDITABLE_FIELDS]:  # even as null
+        raise InvalidBody(unknown[0], "not an editable field of an event")
     merged = merge_patch(await current_body(engine, event_id), patch)
+    if patch.get("geometry") is not None:  # a point is replaced whole, never merged member-wise
+        merged["geometry"] = patch["geometry"]
     try:
         body = EventUpdate.model_validate(merged)
     except ValidationError as exc:

@@ -1,5 +1,7 @@
-"""Output formats and their negotiation: `f=` wins, then the Accept header, then GeoJSON."""
+"""Output formats and their negotiation: `f=` wins, then the Accept header, then the route's
+first format (GeoJSON for features)."""
 
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Annotated
 
@@ -21,6 +23,7 @@ MEDIA_TYPES = {
     Format.NDJSON: "application/x-ndjson",
     Format.HTML: "text/html; charset=utf-8",
 }
+# `json` names GeoJSON where a route serves features, and JSON where it serves documents.
 _F_VALUES = {"json": Format.GEOJSON, "geojson": Format.GEOJSON, "csv": Format.CSV,
              "ndjson": Format.NDJSON, "html": Format.HTML}  # fmt: skip
 _ACCEPT = {
@@ -33,8 +36,9 @@ _ACCEPT = {
 }
 
 
-def _from_accept(accept: str) -> Format:
-    """The client's most preferred media type we can produce (q-values honoured)."""
+def _from_accept(accept: str, offered: tuple[Format, ...]) -> Format:
+    """The client's most preferred of the ``offered`` media types (q-values honoured), else the
+    first offered: Accept states a preference, and a route answers in what it has."""
     ranked: list[tuple[float, int, Format]] = []
     for position, item in enumerate(accept.split(",")):
         media, _, params = item.strip().partition(";")
@@ -46,25 +50,38 @@ def _from_accept(accept: str) -> Format:
                     quality = float(value)
                 except ValueError:
                     quality = 0.0
-        if media.strip().lower() in _ACCEPT and quality > 0:
-            ranked.append((-quality, position, _ACCEPT[media.strip().lower()]))
-    return min(ranked)[2] if ranked else Format.GEOJSON
+        fmt = _ACCEPT.get(media.strip().lower())
+        if fmt in offered and quality > 0:
+            ranked.append((-quality, position, fmt))
+    return min(ranked)[2] if ranked else offered[0]
 
 
-async def output_format(
-    request: Request,
-    f: Annotated[
-        str | None,
-        Query(
-            description="Output format: `geojson` (or `json`), `csv`, `ndjson`, `html`. "
-            "Without it the Accept header decides; the default is GeoJSON.",
-            examples=["geojson"],
-            json_schema_extra={"enum": list(_F_VALUES)},  # the document says what is accepted
-        ),
-    ] = None,
-) -> Format:
-    if f is not None:
-        if f.lower() not in _F_VALUES:
-            raise InvalidParameter("f", f"unknown format {f!r}; use one of: {', '.join(_F_VALUES)}")
-        return _F_VALUES[f.lower()]
-    return _from_accept(request.headers.get("accept", ""))
+def offered_formats(
+    *offered: Format, names: tuple[str, ...] | None = None
+) -> Callable[..., Awaitable[Format]]:
+    """A dependency reading `f` (one of the ``names`` of an ``offered`` format, by default all
+    of them, exactly as the document lists them) or, without it, the Accept header."""
+    names = names or tuple(name for name, fmt in _F_VALUES.items() if fmt in offered)
+    description = (
+        f"Output format: {', '.join(f'`{name}`' for name in names)}. Without it the Accept "
+        f"header decides; the default is `{names[0]}`."
+    )
+
+    async def output_format(
+        request: Request,
+        f: Annotated[
+            str | None,
+            Query(
+                description=description,
+                examples=[names[0]],
+                json_schema_extra={"enum": list(names)},
+            ),
+        ] = None,
+    ) -> Format:
+        if f is None:
+            return _from_accept(request.headers.get("accept", ""), offered)
+        if f not in names:
+            raise InvalidParameter("f", f"unknown format {f!r}; use one of: {', '.join(names)}")
+        return _F_VALUES[f]
+
+    return output_format

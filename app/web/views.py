@@ -11,15 +11,12 @@ from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.domain.errors import InvalidParameter
 from app.domain.filters import EventQuery, Page, PlaceFilter
 from app.services import reads
 from app.settings import Settings
 from app.store.queries.shapes import Kind
 from app.web import output, responses
 from app.web.formats import Format
-
-EXPORT_FORMATS = (Format.GEOJSON, Format.CSV, Format.NDJSON)
 
 
 async def events_page(
@@ -42,8 +39,6 @@ async def events_export(
     engine: AsyncEngine, query: EventQuery, fmt: Format, settings: Settings
 ) -> Response:
     """Every match, streamed with flat memory (GeoJSON, CSV or NDJSON)."""
-    if fmt not in EXPORT_FORMATS:
-        fmt = Format.GEOJSON
     batches = await reads.event_export(
         engine, query, settings.stream_chunk_rows, flat=fmt is Format.CSV
     )
@@ -89,8 +84,6 @@ async def places_page(
     fmt: Format,
     settings: Settings,
 ) -> Response:
-    if fmt is Format.CSV:
-        raise InvalidParameter("f", "places are offered as geojson, ndjson or html")
     result = await reads.place_page(engine, f, page)
     return responses.page_response(
         request, result, fmt, title="Places", max_age=settings.cache_max_age

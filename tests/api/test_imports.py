@@ -324,6 +324,35 @@ def test_post_imports(http: tuple[TestClient, dict[str, str]], seeded: str) -> N
     assert dump_tables(seeded) == before
 
 
+@pytest.mark.parametrize(("query", "message"), [
+    ("format=acled", "body: not ACLED CSV: no column event_id_cnty, event_date, event_type, "
+                     "latitude, longitude (its columns: hello, world)"),
+    ("format=ucdp", "body: not UCDP CSV: no column id, date_start, type_of_violence, latitude, "
+                    "longitude (its columns: hello, world)"),
+    ("mapping=ucdp_ged", "body: not UCDP CSV: no column id, date_start, type_of_violence, "
+                         "latitude, longitude (its columns: hello, world)"),
+])  # fmt: skip
+def test_a_file_of_another_format_is_refused_not_read_as_no_rows(
+    http: tuple[TestClient, dict[str, str]], seeded: str, query: str, message: str
+) -> None:
+    # It was "written": true with 0 rows: an analyst's wrong file looked like a success.
+    client, auth = http
+    before = dump_tables(seeded)
+    response = client.post(f"/imports?dataset=acled&{query}", content=b"hello,world\n1,2\n",
+                           headers={**auth, "Content-Type": "text/csv"})  # fmt: skip
+    assert response.status_code == 422
+    assert response.json()["detail"] == message
+    assert dump_tables(seeded) == before
+
+
+def test_a_mapping_is_a_shipped_name_never_a_path(http: tuple[TestClient, dict[str, str]]) -> None:
+    client, auth = http
+    response = client.post("/imports?dataset=acled&mapping=../mappings/ucdp_ged", content=b"a\n",
+                           headers={**auth, "Content-Type": "text/csv"})  # fmt: skip
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("mapping: no mapping '../mappings/ucdp_ged'")
+
+
 def test_cli_import(seeded: str, tmp_path: Path) -> None:
     path = write(tmp_path, "acled.csv", acled_csv([*ACLED, BAD_ROWS[0][0]]))
     env = {**os.environ, "DATABASE_URL": seeded}

@@ -185,6 +185,37 @@ def test_weak_tags_never_match_and_star_matches_any_version(api: Api) -> None:
     assert api.client.delete(location, headers=api.auth(**{"If-Match": "*"})).status_code == 204
 
 
+@pytest.mark.parametrize("tag", ["1", "", '"1', "W/1"])
+def test_if_match_that_is_no_entity_tag_is_a_400(api: Api, tag: str) -> None:
+    location = api.create(EVENT).headers["location"]
+    before = dump_tables(api.url, TABLES)
+    response = api.client.patch(location, json={"fatalities": 1},
+                                headers=api.auth(**{"If-Match": tag}))  # fmt: skip
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0] == {
+        "parameter": "If-Match", "in": "header",
+        "message": f'{tag!r} is not * or an entity tag in quotes, such as "3"',
+    }  # fmt: skip
+    assert dump_tables(api.url, TABLES) == before
+
+
+def test_a_bad_body_or_a_missing_event_comes_before_a_tag_that_names_no_version(api: Api) -> None:
+    location = api.create(EVENT).headers["location"]
+    foreign = api.auth(**{"If-Match": 'W/"1"'})
+    assert api.client.put(location, json={"title": ""}, headers=foreign).status_code == 422
+    assert api.client.delete("/events/999999", headers=foreign).status_code == 404
+    stale = api.client.patch(location, json={"fatalities": 1}, headers=foreign)
+    assert stale.status_code == 412
+    assert "If-Match names no version of event" in stale.json()["detail"]
+
+
+def test_a_patch_names_editable_fields_only_even_as_null(api: Api) -> None:
+    location = api.create(EVENT).headers["location"]
+    response = api.client.patch(location, json={"type": None}, headers=api.auth())
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "type"
+
+
 def test_merge_patch_changes_only_what_it_names(api: Api) -> None:
     created = api.create({**EVENT, "fatalities": 3, "tags": ["a"]})
     patch = {"verification": "disputed", "fatalities": None, "place": "Demydivka"}
@@ -251,6 +282,20 @@ BAD_BODIES = [
         "no source 'nobody'; create it with POST /sources",
     ),
     ({"citations": [{"source": "isw", "stance": "shrugs"}]}, "citations.0.stance", None),
+    # Found by the contract run (tests/api/test_fuzz.py); each was a 500 or a silent reading.
+    ({"external_id": "x" * 201}, "external_id", "String should have at most 200 characters"),
+    ({"dataset": "d" * 65}, "dataset", "String should have at most 64 characters"),
+    ({"occurred_at": "0001-01-01T00:00:00Z"}, "occurred_at", "Value error, must lie strictly"),
+    ({"occurred_at": "0001-01-01T00:00:00+01:00"}, "occurred_at", "Value error, must lie in"),
+    ({"occurred_at": 1741564800}, "occurred_at", "Value error, must be an RFC 3339"),
+    ({"fatalities": True}, "fatalities", "Value error, must be a number, not true or false"),
+    ({"title": "   "}, "title", "String should have at least 1 character"),
+    ({"geometry": {"type": "Point", "coordinates": [30, False]}}, "geometry.coordinates.1", None),
+    (
+        {"citations": [{"source": "isw", "stance": "claims", "url": "https://a.org/\x00"}]},
+        "citations.0.url",
+        "String should match pattern",
+    ),
 ]
 
 

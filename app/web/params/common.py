@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 
-from app.domain.cursors import decode_cursor
+from app.domain.cursors import decode_cursor, encode_cursor
 from app.domain.errors import InvalidParameter
 from app.domain.filters import BBox, Page, SortKey
 from app.domain.parsing import parse_bbox, parse_point
@@ -95,7 +95,8 @@ NEAR_DOC = "`lon,lat` centre of a geodesic circle; needs `radius`."
 RADIUS_DOC = "Radius in kilometres around `near` (geodesic, on the WGS84 ellipsoid)."
 LIMIT_DOC = "Features per page (default 100; the maximum is in the OpenAPI schema)."
 CURSOR_DOC = "Opaque paging token taken from a `next` or `prev` link."
-CURSOR_EXAMPLE = "eyJzIjoib2NjdXJyZWRfYXQsaWQiLCJ2IjpbXSwiYiI6ZmFsc2V9"
+# A cursor the places collection (sorted by id) could have issued: the page after id 10.
+CURSOR_EXAMPLE = encode_cursor((SortKey("id"),), (10,), backward=False)
 
 BBoxText = Annotated[str | None, Query(description=BBOX_DOC, examples=[BBOX_EXAMPLE])]
 

@@ -7,6 +7,7 @@ from fastapi import Query, Request
 from pydantic import BaseModel, Field
 
 from app.domain.cql import native_parts, parse_filter
+from app.domain.cursors import encode_cursor
 from app.domain.filters import BBox, EventFilter, EventQuery, Interval
 from app.domain.parsing import (
     parse_bbox,
@@ -22,7 +23,6 @@ from app.web.params.common import (
     BBOX_DOC,
     BBOX_EXAMPLE,
     CURSOR_DOC,
-    CURSOR_EXAMPLE,
     DATETIME_DOC,
     DATETIME_EXAMPLE,
     LIMIT_DOC,
@@ -36,6 +36,13 @@ from app.web.params.common import (
 )
 
 DEFAULT_SORT = "occurred_at,id"
+SORTBY_EXAMPLE = "-occurred_at,id"
+# A cursor issued for the example sortby: the page after that instant and id.
+EVENT_CURSOR_EXAMPLE = encode_cursor(
+    parse_sortby(SORTBY_EXAMPLE, list(EVENT_SORTABLE)),
+    ("2025-03-10T00:00:00+00:00", 10),
+    backward=False,
+)
 # Computed once: a request pays only for the parameters it sends.
 EVENT_TYPES, VERIFICATIONS = values(EventType), values(Verification)
 SORTABLE, PROPERTY_NAMES = list(EVENT_SORTABLE), list(EVENT_PROPERTY_NAMES)
@@ -143,7 +150,7 @@ class EventFilterParams(BaseModel):
         "cql2-text",
         alias="filter-lang",
         description="The language of `filter`.",
-        examples=["cql2-json"],
+        examples=["cql2-text"],
     )
     filter_crs: Literal["http://www.opengis.net/def/crs/OGC/1.3/CRS84"] | None = Field(
         None,
@@ -157,11 +164,11 @@ class EventQueryParams(EventFilterParams):
     """The filters plus paging, the properties to return, the count and the time travel."""
 
     limit: int | None = Field(None, ge=1, description=LIMIT_DOC, examples=[100])
-    cursor: str | None = Field(None, description=CURSOR_DOC, examples=[CURSOR_EXAMPLE])
+    cursor: str | None = Field(None, description=CURSOR_DOC, examples=[EVENT_CURSOR_EXAMPLE])
     sortby: str | None = Field(
         None,
         description=f"Sort keys, `-` for descending: {', '.join(EVENT_SORTABLE)}.",
-        examples=["-occurred_at,id"],
+        examples=[SORTBY_EXAMPLE],
     )
     properties: str | None = Field(
         None,
@@ -199,9 +206,11 @@ def filter_of(p: EventFilterParams) -> EventFilter:
         near=near,
         radius_m=radius_m,
         sources=_csv(p.source, "source"),
-        actors=(p.actor.strip(),) if p.actor and p.actor.strip() else (),
+        actors=(actor,) if (actor := non_empty_text(p.actor, "actor")) else (),
         min_fatalities=p.min_fatalities,
-        updated_since=parse_instant(p.updated_since, "updated_since") if p.updated_since else None,
+        updated_since=parse_instant(p.updated_since, "updated_since")
+        if p.updated_since is not None
+        else None,
         include_deleted=p.include_deleted,
         text=non_empty_text(p.q, "q"),
         cql=cql,
@@ -223,9 +232,9 @@ async def event_query(request: Request) -> EventQuery:
     """Filters, page, properties, count and as_of (document with ``QUERY_PARAMETERS``)."""
     params = query_model(request, EventQueryParams)
     settings: Settings = request.app.state.settings
-    sort = parse_sortby(params.sortby or DEFAULT_SORT, SORTABLE)
+    sort = parse_sortby(DEFAULT_SORT if params.sortby is None else params.sortby, SORTABLE)
     page = make_page(settings, params.limit, params.cursor, sort, EVENT_SORT_TYPES)
     chosen = params.properties
-    properties = _csv(chosen, "properties", PROPERTY_NAMES) if chosen else None
+    properties = _csv(chosen, "properties", PROPERTY_NAMES) if chosen is not None else None
     return EventQuery(filter=filter_of(params), page=page, properties=properties,
                       count=params.count, as_of=as_of_param(params.as_of))  # fmt: skip

@@ -20,7 +20,7 @@ from app.web.params.common import (
 )
 
 PLACE_SORT = (SortKey("id"),)
-COUNTRY_CODE = re.compile(r"[A-Z]{2}")
+COUNTRY_CODE = re.compile("[A-Za-z]{2}")
 MAX_SEARCH_HITS = 100
 
 QueryText = Annotated[
@@ -28,7 +28,8 @@ QueryText = Annotated[
     Query(
         description=(
             "A place name in any script or spelling (`Demydivka`, `Демидовка`, `sudža`); small "
-            "typos are tolerated. Results are ranked best first, each with its admin path."
+            "typos are tolerated. Results are ranked best first, each with its admin path. It "
+            "needs a letter (Latin or Cyrillic) or a digit."
         ),
         examples=["Demydivka"],
     ),
@@ -69,9 +70,10 @@ async def place_filter(
     q: QueryText = None,
 ) -> PlaceFilter:
     kinds = parse_csv_list(kind, "kind", values(PlaceKind)) if kind is not None else ()
-    countries = parse_csv_list(country.upper(), "country") if country is not None else ()
+    countries = parse_csv_list(country, "country") if country is not None else ()
     if bad := [code for code in countries if not COUNTRY_CODE.fullmatch(code)]:
         raise InvalidParameter("country", f"{bad[0]!r} is not an ISO 3166-1 alpha-2 code")
+    countries = tuple(dict.fromkeys(code.upper() for code in countries))
     near, radius_m = circle
     return PlaceFilter(
         bbox=bbox,

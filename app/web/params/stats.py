@@ -6,7 +6,7 @@ from fastapi import Depends, Query
 
 from app.domain.errors import InvalidParameter
 from app.domain.filters import EventFilter
-from app.web.params.events import event_filter
+from app.web.params.events import FILTER_PARAMETERS, event_filter
 
 Interval = Literal["day", "week", "month"]
 GroupBy = Literal["event_type", "verification"]
@@ -24,6 +24,13 @@ async def live_event_filter(f: Annotated[EventFilter, Depends(event_filter)]) ->
 
 
 LiveFilter = Annotated[EventFilter, Depends(live_event_filter)]
+# The same parameters documented for routes reading LiveFilter: include_deleted only false.
+LIVE_FILTER_PARAMETERS = {"parameters": [
+    {**p, "schema": {**p["schema"], "enum": [False]},
+     "description": "Only `false`: tiles and aggregates cover live events."}
+    if p["name"] == "include_deleted" else p
+    for p in FILTER_PARAMETERS["parameters"]
+]}  # fmt: skip
 
 IntervalQuery = Annotated[
     Interval,

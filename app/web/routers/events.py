@@ -10,7 +10,7 @@ from app.web import views
 from app.web.params.common import forbid_unknown_params
 from app.web.params.events import QUERY_PARAMETERS, AsOfQuery, as_of_param, event_query
 from app.web.responses import GEOJSON_RESPONSES
-from app.web.routers.deps import AppSettings, Engine, OutputFormat
+from app.web.routers.deps import AppSettings, Engine, ExportFormat, FeatureFormat, PageFormat
 
 router = APIRouter(tags=["events"], dependencies=[Depends(forbid_unknown_params)])
 Query = Annotated[EventQuery, Depends(event_query)]
@@ -35,7 +35,7 @@ FILTERS_DOC = (
     responses=GEOJSON_RESPONSES,
 )
 async def list_events(
-    request: Request, engine: Engine, settings: AppSettings, query: Query, fmt: OutputFormat
+    request: Request, engine: Engine, settings: AppSettings, query: Query, fmt: PageFormat
 ) -> Response:
     return await views.events_page(request, engine, query, fmt, settings)
 
@@ -52,13 +52,13 @@ async def list_events(
     responses=GEOJSON_RESPONSES,
 )
 async def export_events(
-    engine: Engine, settings: AppSettings, query: Query, fmt: OutputFormat
+    engine: Engine, settings: AppSettings, query: Query, fmt: ExportFormat
 ) -> Response:
     return await views.events_export(engine, query, fmt, settings)
 
 
 @router.get(
-    "/events/{event_id}",
+    "/events/{event_id:int}",
     summary="One event with all its citations",
     response_class=Response,
     responses={**GEOJSON_RESPONSES, 404: {"description": "No such event"}},
@@ -67,7 +67,7 @@ async def get_event(
     request: Request,
     engine: Engine,
     settings: AppSettings,
-    fmt: OutputFormat,
+    fmt: FeatureFormat,
     event_id: Annotated[int, Path(description="Event id", examples=[1])],
     as_of: AsOfQuery = None,
 ) -> Response:

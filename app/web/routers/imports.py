@@ -13,7 +13,7 @@ from app.domain.errors import InvalidBody, InvalidParameter, Unprocessable
 from app.ingest.dates import DateOrderError
 from app.ingest.event_rows import ImportFileError
 from app.ingest.events import import_events
-from app.ingest.mappings import MappingError, load_mapping
+from app.ingest.mappings import MappingError, load_mapping, shipped_mappings
 from app.web.auth import Writer
 from app.web.params.common import forbid_unknown_params
 from app.web.problems import PayloadTooLarge
@@ -106,16 +106,18 @@ async def post_import(
     mapping: Annotated[
         str | None,
         Query(
-            pattern=r"^[a-z0-9_]+$",
-            max_length=64,
             description="Any CSV: the name of a shipped mapping (`mappings/`) saying which "
             "column holds what.",
+            json_schema_extra={"enum": shipped_mappings()},
             examples=["air_raid_alerts_official"],
         ),
     ] = None,
 ) -> JSONResponse:
+    if mapping is not None and mapping not in shipped_mappings():  # a name, never a path
+        shipped = ", ".join(shipped_mappings())
+        raise InvalidParameter("mapping", f"no mapping {mapping!r} (shipped: {shipped})")
     try:
-        chosen = load_mapping(mapping) if mapping else None
+        chosen = load_mapping(mapping) if mapping is not None else None
     except MappingError as exc:
         raise InvalidParameter("mapping", str(exc)) from None
     path = await _save_body(request, settings.max_import_bytes)

@@ -14,7 +14,14 @@ from app.web.params.common import forbid_unknown_params
 from app.web.params.events import QUERY_PARAMETERS, event_query
 from app.web.params.places import place_filter, place_page
 from app.web.responses import GEOJSON_RESPONSES
-from app.web.routers.deps import AppSettings, Engine, OutputFormat
+from app.web.routers.deps import (
+    AppSettings,
+    DocumentFormat,
+    Engine,
+    FeatureFormat,
+    PageFormat,
+    PlacesFormat,
+)
 
 router = APIRouter(tags=["OGC API - Features"], dependencies=[Depends(forbid_unknown_params)])
 CollectionId = Annotated[str, Path(description="`events` or `places`", examples=["events"])]
@@ -35,7 +42,7 @@ def _known(collection_id: str) -> str:
 
 
 @router.get("/", summary="Landing page", responses=JSON_OR_HTML, response_class=Response)
-async def landing(request: Request, fmt: OutputFormat) -> Response:
+async def landing(request: Request, fmt: DocumentFormat) -> Response:
     doc = catalog.landing(base_url(request))
     return responses.json_or_html(request, doc, fmt, html.landing_page)
 
@@ -43,14 +50,14 @@ async def landing(request: Request, fmt: OutputFormat) -> Response:
 @router.get(
     "/conformance", summary="Conformance classes", responses=JSON_OR_HTML, response_class=Response
 )
-async def conformance(request: Request, fmt: OutputFormat) -> Response:
+async def conformance(request: Request, fmt: DocumentFormat) -> Response:
     return responses.json_or_html(request, catalog.conformance(), fmt, html.conformance_page)
 
 
 @router.get(
     "/collections", summary="The collections", responses=JSON_OR_HTML, response_class=Response
 )
-async def collections(request: Request, engine: Engine, fmt: OutputFormat) -> Response:
+async def collections(request: Request, engine: Engine, fmt: DocumentFormat) -> Response:
     doc = catalog.collections(base_url(request), await reads.extents(engine))
     return responses.json_or_html(request, doc, fmt, html.collections_page)
 
@@ -62,7 +69,7 @@ async def collections(request: Request, engine: Engine, fmt: OutputFormat) -> Re
     response_class=Response,
 )
 async def collection(
-    request: Request, engine: Engine, fmt: OutputFormat, collection_id: CollectionId
+    request: Request, engine: Engine, fmt: DocumentFormat, collection_id: CollectionId
 ) -> Response:
     cid = _known(collection_id)
     doc = catalog.collection(base_url(request), cid, (await reads.extents(engine))[cid])
@@ -75,7 +82,9 @@ async def collection(
     responses={200: {"content": {"application/schema+json": {}, "text/html": {}}}},
     response_class=Response,
 )
-async def queryables(request: Request, fmt: OutputFormat, collection_id: CollectionId) -> Response:
+async def queryables(
+    request: Request, fmt: DocumentFormat, collection_id: CollectionId
+) -> Response:
     doc = catalog.queryables(base_url(request), _known(collection_id))
     return responses.json_or_html(
         request, doc, fmt, html.queryables_page, media_type="application/schema+json"
@@ -93,7 +102,7 @@ async def event_items(
     request: Request,
     engine: Engine,
     settings: AppSettings,
-    fmt: OutputFormat,
+    fmt: PageFormat,
     query: Annotated[EventQuery, Depends(event_query)],
 ) -> Response:
     return await views.events_page(request, engine, query, fmt, settings)
@@ -109,7 +118,7 @@ async def event_item(
     request: Request,
     engine: Engine,
     settings: AppSettings,
-    fmt: OutputFormat,
+    fmt: FeatureFormat,
     # Named as the write routes on this path name it: one path in the OpenAPI document.
     event_id: Annotated[int, Path(description="Event id", examples=[1])],
 ) -> Response:
@@ -126,7 +135,7 @@ async def place_items(
     request: Request,
     engine: Engine,
     settings: AppSettings,
-    fmt: OutputFormat,
+    fmt: PlacesFormat,
     f: Annotated[PlaceFilter, Depends(place_filter)],
     page: Annotated[Page, Depends(place_page)],
 ) -> Response:
@@ -143,7 +152,7 @@ async def place_item(
     request: Request,
     engine: Engine,
     settings: AppSettings,
-    fmt: OutputFormat,
+    fmt: FeatureFormat,
     feature_id: Annotated[str, Path(description="Place id or slug", examples=["sudzha"])],
 ) -> Response:
     return await views.place_feature(request, engine, feature_id, fmt, settings)

@@ -10,7 +10,7 @@ from app.web import views
 from app.web.params.common import forbid_unknown_params
 from app.web.params.places import place_filter, place_page, search_filter, search_page
 from app.web.responses import GEOJSON_RESPONSES
-from app.web.routers.deps import AppSettings, Engine, OutputFormat
+from app.web.routers.deps import AppSettings, Engine, FeatureFormat, PlacesFormat
 
 router = APIRouter(tags=["places"], dependencies=[Depends(forbid_unknown_params)])
 
@@ -29,7 +29,7 @@ async def list_places(
     request: Request,
     engine: Engine,
     settings: AppSettings,
-    fmt: OutputFormat,
+    fmt: PlacesFormat,
     f: Annotated[PlaceFilter, Depends(place_filter)],
     page: Annotated[Page, Depends(place_page)],
 ) -> Response:
@@ -54,7 +54,7 @@ async def search_places(
     request: Request,
     engine: Engine,
     settings: AppSettings,
-    fmt: OutputFormat,
+    fmt: PlacesFormat,
     f: Annotated[PlaceFilter, Depends(search_filter)],
     page: Annotated[Page, Depends(search_page)],
 ) -> Response:
@@ -71,7 +71,7 @@ async def get_place(
     request: Request,
     engine: Engine,
     settings: AppSettings,
-    fmt: OutputFormat,
+    fmt: FeatureFormat,
     place_key: Annotated[str, Path(description="Numeric id or slug", examples=["sudzha"])],
 ) -> Response:
     return await views.place_feature(request, engine, place_key, fmt, settings)

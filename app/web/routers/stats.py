@@ -6,8 +6,8 @@ from fastapi.responses import Response
 
 from app.services import mapdata
 from app.web.params.common import forbid_unknown_params
-from app.web.params.events import FILTER_PARAMETERS
 from app.web.params.stats import (
+    LIVE_FILTER_PARAMETERS,
     AdminKindQuery,
     GroupByQuery,
     IntervalQuery,
@@ -37,7 +37,7 @@ FILTERS_DOC = (
         "without events are left out. With `by`, each bucket also has `groups`." + FILTERS_DOC
     ),
     response_class=Response,
-    openapi_extra=FILTER_PARAMETERS,
+    openapi_extra=LIVE_FILTER_PARAMETERS,
     responses={200: {"content": {JSON: {}}}},
 )
 async def timeline(
@@ -61,7 +61,7 @@ async def timeline(
         "only approximately: a point on a border can count in both." + FILTERS_DOC
     ),
     response_class=Response,
-    openapi_extra=FILTER_PARAMETERS,
+    openapi_extra=LIVE_FILTER_PARAMETERS,
     responses={200: {"content": {JSON: {}, GEOJSON: {}}}},
 )
 async def regions(
@@ -90,7 +90,7 @@ async def regions(
         "counted, so edge cells cover part of their area." + FILTERS_DOC
     ),
     response_class=Response,
-    openapi_extra=FILTER_PARAMETERS,
+    openapi_extra=LIVE_FILTER_PARAMETERS,
     responses={200: {"content": {GEOJSON: {}}}},
 )
 async def grid(

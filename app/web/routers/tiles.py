@@ -14,8 +14,7 @@ from app.geo.tiles import WEB_MERCATOR_QUAD, Tile, tile, tile_matrix_set
 from app.services import mapdata, reads
 from app.settings import Settings
 from app.web.params.common import forbid_unknown_params
-from app.web.params.events import FILTER_PARAMETERS
-from app.web.params.stats import LiveFilter
+from app.web.params.stats import LIVE_FILTER_PARAMETERS, LiveFilter
 from app.web.responses import cached, cached_body, etag_of_bytes
 from app.web.routers.deps import AppSettings, Engine
 
@@ -75,7 +74,7 @@ def _json(request: Request, doc: dict[str, Any], max_age: int) -> Response:
     summary="A vector tile of the events (XYZ)",
     description=TILE_DOC,
     response_class=Response,
-    openapi_extra=FILTER_PARAMETERS,
+    openapi_extra=LIVE_FILTER_PARAMETERS,
     responses=TILE_RESPONSES,
 )
 async def event_tile(
@@ -89,7 +88,7 @@ async def event_tile(
     summary="TileJSON of the event tiles",
     description="TileJSON 3.0.0; the filters given here are carried into the tile URL.",
     response_class=Response,
-    openapi_extra=FILTER_PARAMETERS,
+    openapi_extra=LIVE_FILTER_PARAMETERS,
     responses={200: {"content": {JSON: {}}}},
 )
 async def event_tilejson(
@@ -105,7 +104,7 @@ async def event_tilejson(
     "/collections/events/tiles",
     summary="The tilesets of the events (OGC API – Tiles)",
     response_class=Response,
-    openapi_extra=FILTER_PARAMETERS,
+    openapi_extra=LIVE_FILTER_PARAMETERS,
     responses={200: {"content": {JSON: {}}}},
 )
 async def event_tilesets(
@@ -129,7 +128,7 @@ TmsId = Annotated[str, Path(description="Tile matrix set", examples=[WEB_MERCATO
     "/collections/events/tiles/{tile_matrix_set_id}",
     summary="The WebMercatorQuad tileset of the events (OGC API – Tiles)",
     response_class=Response,
-    openapi_extra=FILTER_PARAMETERS,
+    openapi_extra=LIVE_FILTER_PARAMETERS,
     responses={200: {"content": {JSON: {}}}, 404: {"description": "No such tile matrix set"}},
 )
 async def event_tileset(
@@ -149,7 +148,7 @@ async def event_tileset(
     summary="A vector tile of the events (OGC API – Tiles)",
     description=TILE_DOC,
     response_class=Response,
-    openapi_extra=FILTER_PARAMETERS,
+    openapi_extra=LIVE_FILTER_PARAMETERS,
     responses=TILE_RESPONSES,
 )
 async def event_ogc_tile(

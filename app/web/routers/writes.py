@@ -7,13 +7,15 @@ the version it replaced, unless FRONTLINE_REQUIRE_IF_MATCH makes it a 428.
 """
 
 import json
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Request
 from fastapi.responses import Response
 
 from app.domain.bodies import CitationBody, EventCreate, EventUpdate, SourceCreate
-from app.domain.errors import InvalidBody, PreconditionFailed
+from app.domain.errors import InvalidBody, InvalidHeader
+from app.domain.parsing import ENTITY_TAGS_PATTERN
 from app.services import history, reads, writes
 from app.services.writes import Written
 from app.web.auth import Reader, Writer
@@ -42,10 +44,12 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 JSON_TYPES = ("application/json", "application/geo+json")
 MERGE_PATCH = "application/merge-patch+json"
+ENTITY_TAGS = re.compile(ENTITY_TAGS_PATTERN)
 
 
 async def expected_version(
     request: Request,
+    event_id: EventId,  # declared here too, so a bad id is reported before a bad If-Match
     header: Annotated[
         str | None,
         Header(
@@ -55,20 +59,25 @@ async def expected_version(
         ),
     ] = None,
 ) -> int | None:
-    """The version `If-Match` names; None for `*` or none sent (unless required). Weak or
-    foreign tags never match (412)."""
+    """The version `If-Match` names; None for `*` or none sent (unless required). Weak,
+    foreign or several tags name no version (a 412, once the body is found valid); what is
+    not entity-tag syntax is a 400."""
     if header is None:
         if request.app.state.settings.require_if_match:
             raise PreconditionRequired(
                 'Send If-Match with the event\'s current ETag ("<version>") or *.'
             )
         return None
+    if not ENTITY_TAGS.match(header):
+        raise InvalidHeader(
+            "If-Match", f'{header!r} is not * or an entity tag in quotes, such as "3"'
+        )
     tag = header.strip()
     if tag == "*":
         return None
     if len(tag) > 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit():
         return int(tag[1:-1])
-    raise PreconditionFailed(f"If-Match {tag!r} matches no version of this event.")
+    return writes.NO_VERSION  # refused with a 412 after the body is checked
 
 
 IfMatch = Annotated[int | None, Depends(expected_version)]
@@ -136,7 +145,7 @@ async def create_event(
 
 
 @router.put(
-    "/events/{event_id}",
+    "/events/{event_id:int}",
     summary="Replace an event's fields",
     description=IF_MATCH_DOC,
     response_class=Response,
@@ -163,17 +172,23 @@ async def replace_event(
     return await _written(request, engine, done, 200)
 
 
+PATCH_DOC = (
+    "The fields, or a partial Feature (`properties`, `geometry`). `null` removes a field (it "
+    "takes its default); a `geometry` replaces the point whole. The event must keep a place or "
+    "a point, and its span must not end before it starts."
+)
 PATCH_BODY = {
     "required": True,
-    "content": {MERGE_PATCH: {"schema": {"type": "object"},
+    # The fields, or a Feature's properties, each optional (app/web/contract.py defines it).
+    "content": {MERGE_PATCH: {"schema": {"$ref": "#/components/schemas/EventPatch"},
                               "example": {"verification": "disputed", "fatalities": None}}},
 }  # fmt: skip
 
 
 @router.patch(
-    "/events/{event_id}",
+    "/events/{event_id:int}",
     summary="Change some fields of an event (JSON Merge Patch, RFC 7386)",
-    description=f"`null` removes a field. {IF_MATCH_DOC}",
+    description=f"{PATCH_DOC} {IF_MATCH_DOC}",
     response_class=Response,
     responses=WRITE_ERRORS,
     openapi_extra={"requestBody": PATCH_BODY},
@@ -181,7 +196,7 @@ PATCH_BODY = {
 @router.patch(
     "/collections/events/items/{event_id}",
     summary="Change some fields of an event (OGC API – Features Part 4)",
-    description=IF_MATCH_DOC,
+    description=f"{PATCH_DOC} {IF_MATCH_DOC}",
     response_class=Response,
     responses=WRITE_ERRORS,
     openapi_extra={"requestBody": PATCH_BODY},
@@ -201,7 +216,7 @@ async def patch_event(
 
 
 @router.delete(
-    "/events/{event_id}",
+    "/events/{event_id:int}",
     status_code=204,
     summary="Delete an event (soft: it stays in history and can be restored)",
     description=IF_MATCH_DOC,
@@ -224,7 +239,7 @@ async def delete_event(
 
 
 @router.post(
-    "/events/{event_id}/restore",
+    "/events/{event_id:int}/restore",
     summary="Undo a deletion",
     description=IF_MATCH_DOC,
     response_class=Response,
@@ -238,7 +253,7 @@ async def restore_event(
 
 
 @router.post(
-    "/events/{event_id}/sources",
+    "/events/{event_id:int}/sources",
     summary="Cite a source on an event (claims and counter-claims)",
     description="Adds a citation with its stance; an event whose verification was not set by "
     f"hand has it derived again from all its citations. {IF_MATCH_DOC}",
@@ -258,7 +273,7 @@ async def cite_source(
     return await _written(request, engine, done, 200)
 
 
-@router.get("/events/{event_id}/history", summary="Every revision of an event, with diffs")
+@router.get("/events/{event_id:int}/history", summary="Every revision of an event, with diffs")
 async def event_history(
     request: Request, engine: Engine, _who: Reader, event_id: EventId
 ) -> dict[str, Any]:
