@@ -30,7 +30,9 @@ COMPARED = ("small", "medium", "large", "export")
 AS_OF = ("small_as_of", "medium_as_of", "large_as_of", "export_as_of")
 # The small and medium queries again, their box and window written as a CQL2 filter.
 CQL = ("small_cql", "medium_cql")
-CASES = (*COMPARED, "within", "place", "near", "csv", "ndjson", *AS_OF, "history", *CQL)
+# The small, medium and large pages again with `count=true` (numberMatched: one more query).
+COUNT = ("small_count", "medium_count", "large_count")
+CASES = (*COMPARED, "within", "place", "near", "csv", "ndjson", *AS_OF, "history", *CQL, *COUNT)
 AS_OF_AFTER = timedelta(days=2)
 
 
@@ -51,6 +53,7 @@ class Query:
     as_of: datetime | None = None
     event_id: int | None = None  # the history of this event
     cql: bool = False  # bbox and window as a CQL2 `filter` instead of parameters
+    count: bool = False  # ask for numberMatched
 
 
 def long(q: Query) -> bool:
@@ -81,6 +84,8 @@ def frontline_path(q: Query) -> str:
         params["f"] = q.fmt
     if q.as_of is not None:
         params["as_of"] = instant(q.as_of)
+    if q.count:
+        params["count"] = "true"
     path = "/events" if q.limit is not None else "/events/export"
     return f"{path}?{urllib.parse.urlencode(params)}"
 
@@ -204,6 +209,9 @@ async def build(
     for case in CQL:
         plain = case.removesuffix("_cql")
         cases[case] = [replace(q, case=case, cql=True) for q in cases[plain]]
+    for case in COUNT:
+        plain = case.removesuffix("_count")
+        cases[case] = [replace(q, case=case, count=True) for q in cases[plain]]
     last = await _max_event_id(url)
     cases["history"] = [Query("history", sampler_start(sampler), sampler_start(sampler),
                               fmt="history", event_id=rng.randint(1, last))
