@@ -66,3 +66,14 @@ def test_the_document_says_which_parameters_a_route_requires(seeded_client: Test
     tiles = {p["name"]: p for p in paths["/tiles/events.json"]["get"]["parameters"]}
     assert tiles["include_deleted"]["schema"]["enum"] == [False]
     assert seeded_client.get("/stats/grid?size=10").status_code == 400
+
+
+def test_crs_is_crs84_only_as_the_collections_say(seeded_client: TestClient) -> None:
+    # GDAL 3.12 (pyogrio, geopandas) sends crs and bbox-crs: the collections list CRS84.
+    crs84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+    ok = seeded_client.get("/collections/events/items", params={"crs": crs84, "bbox-crs": crs84})
+    assert ok.status_code == 200
+    mercator = "http://www.opengis.net/def/crs/EPSG/0/3857"
+    other = seeded_client.get("/collections/places/items", params={"crs": mercator})
+    assert other.status_code == 400
+    assert other.json()["errors"][0]["parameter"] == "crs"

@@ -10,7 +10,7 @@ from app.domain.filters import EventQuery, Page, PlaceFilter
 from app.geo import catalog
 from app.services import reads
 from app.web import html, responses, views
-from app.web.params.common import forbid_unknown_params
+from app.web.params.common import crs84_only, forbid_unknown_params
 from app.web.params.events import QUERY_PARAMETERS, event_query
 from app.web.params.places import place_filter, place_page
 from app.web.responses import GEOJSON_RESPONSES
@@ -95,6 +95,7 @@ async def queryables(
     "/collections/events/items",
     summary="Events (same filters as /events)",
     response_class=Response,
+    dependencies=[Depends(crs84_only)],
     openapi_extra=QUERY_PARAMETERS,
     responses=GEOJSON_RESPONSES,
 )
@@ -112,6 +113,7 @@ async def event_items(
     "/collections/events/items/{event_id}",
     summary="One event",
     response_class=Response,
+    dependencies=[Depends(crs84_only)],
     responses={**GEOJSON_RESPONSES, 404: {"description": "No such event"}},
 )
 async def event_item(
@@ -129,6 +131,7 @@ async def event_item(
     "/collections/places/items",
     summary="Places (same filters as /places)",
     response_class=Response,
+    dependencies=[Depends(crs84_only)],
     responses=GEOJSON_RESPONSES,
 )
 async def place_items(
@@ -146,6 +149,7 @@ async def place_items(
     "/collections/places/items/{feature_id}",
     summary="One place",
     response_class=Response,
+    dependencies=[Depends(crs84_only)],
     responses={**GEOJSON_RESPONSES, 404: {"description": "No such place"}},
 )
 async def place_item(
