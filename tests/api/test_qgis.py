@@ -39,6 +39,16 @@ def _keys(base: str, query: str) -> list[str]:
     return sorted(f"{p['dataset']}:{p['external_id']}" for p in props)
 
 
+def _arrays(base: str, query: str) -> dict[str, dict[str, object]]:
+    url = f"{base}/events?limit=10000&{query}"
+    with urllib.request.urlopen(url) as answer:  # noqa: S310 (loopback)
+        features = json.load(answer)["features"]
+    return {f"{p['dataset']}:{p['external_id']}": {
+        "actors": p["actors"], "tags": p["tags"],
+        "sources": sorted(c["source"] for c in p["citations"])}
+        for p in (f["properties"] for f in features)}  # fmt: skip
+
+
 def _drive(base: str, out: Path) -> dict[str, Any]:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     done = subprocess.run([SYSTEM_PYTHON, str(DRIVER), base, str(out), str(PAGE)], env=env,
@@ -56,11 +66,15 @@ def test_debian_qgis_loads_pages_restricts_filters_and_renders(
         report = _drive(base, tmp_path)
         every, boxed = _keys(base, ""), _keys(base, f"bbox={BOX}")
         shelling = _keys(base, "event_type=shelling")
+        arrays = _arrays(base, f"bbox={BOX}")
     assert report["qgis"].startswith("3.22")
     assert report["events"] == every and report["feature_count"] == len(every)
     assert report["boxed"] == boxed and 0 < len(boxed) < len(every)
     assert report["shelling"] == shelling and shelling
     assert report["places"] > 0
+    # What a 3.22 user sees of actors, tags and sources through the export (OGR provider).
+    assert report["sources_and_actors"] == arrays
+    assert any(seen["actors"] and seen["sources"] for seen in arrays.values())
     assert report["painted_pixels"] > 0  # the points were drawn
     assert (tmp_path / "events.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     lines = [urllib.parse.unquote(line) for line in log.read_text().splitlines()]

@@ -3,7 +3,8 @@
 Run by the system Python, which has QGIS's bindings (`python3-qgis`), not by the project's:
 `QT_QPA_PLATFORM=offscreen /usr/bin/python3 tests/qgis/drive.py BASE_URL OUT_DIR PAGE_SIZE`.
 It loads both collections through QGIS's OGC API – Features provider, pages through every Feature,
-restricts by a box, filters by an attribute and renders the events to a PNG, then prints what
+restricts by a box, filters by an attribute, renders the events to a PNG and reads actors and
+sources the way a 3.22 user can (the export through the OGR provider), then prints what
 it saw as one JSON document for tests/api/test_qgis.py to check against the server.
 """
 
@@ -37,6 +38,22 @@ def layer(base: str, name: str, page: int) -> QgsVectorLayer:
 def keys(features: object) -> list[str]:
     """Each event's dataset and id there: QGIS numbers features itself."""
     return sorted(f"{f.attribute('dataset')}:{f.attribute('external_id')}" for f in features)  # type: ignore[attr-defined]
+
+
+def sources_and_actors(base: str) -> dict[str, dict[str, object]]:
+    """The way to see actors, tags and citations in 3.22, whose OAPIF provider shows arrays as
+    empty: the export's GeoJSON through the OGR provider (Layer > Add Vector Layer > Protocol),
+    which reads string arrays as string lists and the citations as JSON."""
+    box = ",".join(map(str, BOX))
+    export = QgsVectorLayer(f"{base}/events/export?f=geojson&bbox={box}", "export", "ogr")
+    if not export.isValid():
+        raise SystemExit(f"QGIS could not load the export: {export.error().summary()}")
+    seen: dict[str, dict[str, object]] = {}
+    for feature in export.getFeatures():
+        key = f"{feature.attribute('dataset')}:{feature.attribute('external_id')}"
+        seen[key] = {name: feature.attribute(name) or [] for name in ("actors", "tags")}
+        seen[key]["sources"] = sorted(c["source"] for c in feature.attribute("citations") or [])
+    return seen
 
 
 def render(events: QgsVectorLayer, path: Path) -> int:
@@ -82,6 +99,7 @@ def main(base: str, out: Path, page: int) -> None:
             if first
             else {},
             "painted_pixels": render(events, out / "events.png"),
+            "sources_and_actors": sources_and_actors(base),
         }
         print(json.dumps(report), flush=True)
     finally:
