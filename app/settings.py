@@ -1,5 +1,6 @@
 """Every knob in one place, read once from the environment (prefix ``FRONTLINE_``)."""
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
@@ -7,6 +8,10 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+# Secrets with a built-in value, for a process on this machine only (environment names).
+DEFAULT_SECRETS = {"FRONTLINE_KEY_PEPPER": "frontline"}
 
 
 class Settings(BaseSettings):
@@ -54,7 +59,9 @@ class Settings(BaseSettings):
         "without it is accepted, last writer wins, and history keeps the version it replaced.",
     )
     key_pepper: str = Field(
-        default="frontline", description="Server-side secret mixed into API key hashes (HMAC)."
+        default=DEFAULT_SECRETS["FRONTLINE_KEY_PEPPER"],
+        description="Server-side secret mixed into API key hashes (HMAC); required, your own, "
+        "for a server that listens beyond loopback.",
     )
     max_body_bytes: int = Field(default=1_048_576, description="Largest JSON write body.")
     writes_per_minute_per_key: int = Field(
@@ -82,3 +89,19 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read from the environment on first use."""
     return Settings()
+
+
+def default_secrets(settings: Settings) -> list[str]:
+    """The environment names of the secrets still at their built-in values."""
+    current = {"FRONTLINE_KEY_PEPPER": settings.key_pepper}
+    return [name for name, value in DEFAULT_SECRETS.items() if current[name] == value]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether listening on ``host`` keeps the server on this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name: it may resolve anywhere
+        return False

@@ -16,7 +16,7 @@ from app.ingest.gazetteer import load_gazetteer
 from app.ingest.places import PlaceImportError, import_places
 from app.ingest.seed import seed
 from app.services import keys, reads
-from app.settings import get_settings
+from app.settings import default_secrets, get_settings, is_loopback
 from app.store import backup, devdb, migrate
 from app.store.engine import make_engine, resolve_database_url
 from app.web.formats import Format
@@ -43,11 +43,24 @@ async def _seed(url: str, gazetteer: bool = True) -> None:
               f"and {full.region_names + full.settlements.names} spellings added")  # fmt: skip
 
 
+def refuse_default_secrets(host: str) -> None:
+    """A server others can reach must not run on a secret everyone knows (the built-in one)."""
+    if is_loopback(host):
+        return
+    if names := default_secrets(get_settings()):
+        sys.exit(
+            f"frontline serve: listening on {host} needs your own secret: set "
+            f"{' and '.join(names)} (it is the built-in value, which anyone can read in the "
+            "source); on this machine alone, --host 127.0.0.1 runs without it"
+        )
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from app.web.http import Utf8RequestLineProtocol
 
+    refuse_default_secrets(args.host or get_settings().host)
     url = _database_url()
     # Workers re-read settings: hand them the URL that was just resolved.
     os.environ["DATABASE_URL"] = url
