@@ -4,7 +4,8 @@ from app.store.models.base import DURING, Base
 from app.store.models.events import Event, EventSource, EventSpanBound, EventTileCell
 from app.store.models.gazetteer import Place, PlaceName, Source
 from app.store.models.history import EventRevision
-from app.store.models.operations import ApiKey, Feed
+from app.store.models.operations import ApiKey, Feed, RateBucket
 
 __all__ = ["DURING", "ApiKey", "Base", "Event", "EventRevision", "EventSource",
-           "EventSpanBound", "EventTileCell", "Feed", "Place", "PlaceName", "Source"]  # fmt: skip
+           "EventSpanBound", "EventTileCell", "Feed", "Place", "PlaceName", "RateBucket",
+           "Source"]  # fmt: skip

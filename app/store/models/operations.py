@@ -5,8 +5,10 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
+    Double,
     String,
     Text,
     text,
@@ -35,6 +37,19 @@ class Feed(Base):
     counts: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     # Versioned releases merged in full (UCDP GED 25.1, Candidate 26.0.8), in order.
     releases: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+
+
+class RateBucket(Base):
+    """A caller's write rate-limit bucket (app.store.ratelimits): shared by every process.
+    UNLOGGED (migration 0014): a crash only refills every bucket."""
+
+    __tablename__ = "rate_buckets"
+    __table_args__ = ({"prefixes": ("UNLOGGED",)},)
+
+    bucket: Mapped[str] = mapped_column(Text, primary_key=True)  # key:<name> or ip:<address>
+    tokens: Mapped[float] = mapped_column(Double)
+    stamp: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    granted: Mapped[bool] = mapped_column(Boolean)
 
 
 class ApiKey(Base):
