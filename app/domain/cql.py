@@ -18,9 +18,9 @@ import shapely
 import shapely.geometry
 
 from app.domain.errors import InvalidParameter
+from app.domain.vocab import CRS84
 
 LANGUAGES = ("cql2-text", "cql2-json")
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
 
 class Type(Enum):

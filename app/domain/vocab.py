@@ -1,6 +1,11 @@
 """Controlled vocabularies shared by the schema, the validators and the docs."""
 
 from enum import StrEnum
+from typing import Literal
+
+# The one coordinate reference system served and read: WGS84 longitude, latitude.
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+Crs84 = Literal["http://www.opengis.net/def/crs/OGC/1.3/CRS84"]  # CRS84, as a parameter's type
 
 
 class PlaceKind(StrEnum):

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from app.domain.vocab import (
+    CRS84,
     EventType,
     LocationPrecision,
     PlaceKind,
@@ -16,7 +17,6 @@ from app.domain.vocab import (
     values,
 )
 
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 JSON, GEOJSON, HTML = "application/json", "application/geo+json", "text/html"
 TILESETS_VECTOR = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"

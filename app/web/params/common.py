@@ -2,7 +2,7 @@
 one call (query_model, documented), bbox, near + radius, paging."""
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request
 from fastapi.dependencies.models import Dependant
@@ -14,7 +14,7 @@ from app.domain.cursors import decode_cursor, encode_cursor
 from app.domain.errors import InvalidParameter
 from app.domain.filters import BBox, Page, SortKey
 from app.domain.parsing import parse_bbox, parse_point
-from app.geo.catalog import CRS84
+from app.domain.vocab import CRS84, Crs84
 from app.settings import Settings
 
 MAX_RADIUS_KM = 20_000.0
@@ -102,7 +102,7 @@ CURSOR_EXAMPLE = encode_cursor((SortKey("id"),), (10,), backward=False)
 
 async def crs84_only(
     crs: Annotated[
-        Literal["http://www.opengis.net/def/crs/OGC/1.3/CRS84"] | None,
+        Crs84 | None,
         Query(
             description="The CRS of the answer's coordinates: CRS84 (the only one offered, "
             "as the collection's `crs` list says).",
@@ -110,7 +110,7 @@ async def crs84_only(
         ),
     ] = None,
     bbox_crs: Annotated[
-        Literal["http://www.opengis.net/def/crs/OGC/1.3/CRS84"] | None,
+        Crs84 | None,
         Query(alias="bbox-crs", description="The CRS of `bbox`: CRS84 only.", examples=[CRS84]),
     ] = None,
 ) -> None:

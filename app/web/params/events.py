@@ -16,7 +16,7 @@ from app.domain.parsing import (
     parse_instant,
     parse_sortby,
 )
-from app.domain.vocab import EventType, Verification, values
+from app.domain.vocab import CRS84, Crs84, EventType, Verification, values
 from app.settings import Settings
 from app.store.queries.events import EVENT_PROPERTY_NAMES, EVENT_SORT_TYPES, EVENT_SORTABLE
 from app.web.params.common import (
@@ -152,11 +152,11 @@ class EventFilterParams(BaseModel):
         description="The language of `filter`.",
         examples=["cql2-text"],
     )
-    filter_crs: Literal["http://www.opengis.net/def/crs/OGC/1.3/CRS84"] | None = Field(
+    filter_crs: Crs84 | None = Field(
         None,
         alias="filter-crs",
         description="The CRS of the geometries in `filter`: CRS84 (longitude, latitude) only.",
-        examples=["http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
+        examples=[CRS84],
     )
 
 
