@@ -41,12 +41,14 @@ ShortText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=SOME_TEXT)
 ]
 LongText = Annotated[str, StringConstraints(max_length=20_000, pattern=NO_NUL)]
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=120)]
+SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=120)]
 Url = Annotated[
     str, StringConstraints(pattern=rf"^https?://[^{WHITE_SPACE}\x00]+$", max_length=2_000)
 ]
 # The widths of their columns (events.dataset varchar(64), events.external_id varchar(200)).
-Dataset = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64)]
+DATASET_MAX = 64
+Dataset = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=DATASET_MAX)]
 ExternalId = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=SOME_TEXT)
 ]
@@ -210,7 +212,7 @@ def feature_fields(data: dict[str, Any], accepted: Collection[str]) -> dict[str,
     if place_id is not None and (isinstance(place_id, bool) or not isinstance(place_id, int)):
         raise ValueError("properties.place_id must be a place's id (a number) or null")
     if "place" not in properties and place_id is not None:
-        fields["place"] = properties["place_id"]
+        fields["place"] = place_id
     if foreign := [k for k in data if k not in ("type", "id", "properties", "geometry")]:
         raise ValueError(f"a Feature has no member {foreign[0]!r} here; put fields in properties")
     return {**fields, **({"geometry": data["geometry"]} if "geometry" in data else {})}

@@ -86,8 +86,6 @@ def _finite_number(text: str, parameter: str) -> float:
         raise InvalidParameter(parameter, f"{text!r} is not a finite number")
     if not _NUMBER.fullmatch(text):  # float() also reads "1_000" and "١٢"
         raise InvalidParameter(parameter, f"{text!r} is not a decimal number such as -12.5")
-    if not math.isfinite(value):
-        raise InvalidParameter(parameter, f"{text!r} is not a finite number")
     return value
 
 

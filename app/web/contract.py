@@ -89,6 +89,8 @@ HEADER_SCHEMAS: dict[str, tuple[dict[str, Any], str]] = {
     ),
 }
 
+SCHEMAS = {"query": QUERY_SCHEMAS, "header": HEADER_SCHEMAS}  # by where a parameter is
+
 # Every error is a problem document; said once for every operation.
 PROBLEM_RESPONSE = {
     "description": "An error, as an RFC 9457 problem document naming the offending input",
@@ -111,12 +113,15 @@ PROBLEM_RESPONSE = {
 }
 
 
+NULL = {"type": "null"}
+
+
 def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
     """`anyOf: [X, null]` as X: a query or header value is never JSON null."""
     options = schema.get("anyOf")
     if not isinstance(options, list):
         return schema
-    rest = [option for option in options if option != {"type": "null"}]
+    rest = [option for option in options if option != NULL]
     if len(rest) != 1:
         return schema
     merged = {key: value for key, value in schema.items() if key != "anyOf"}
@@ -128,23 +133,26 @@ def _exact(path: str, param: dict[str, Any], settings: Settings) -> None:
     if (path, param["name"]) in REQUIRED:
         param["required"] = True
     schema = _not_null(param.get("schema", {}))
-    table = QUERY_SCHEMAS if param.get("in") == "query" else HEADER_SCHEMAS
-    if param.get("in") == "header" or param.get("in") == "query":
-        rule, note = table.get(param["name"], ({}, ""))
-        for keyword, value in rule.items():  # what a route declares itself wins
-            schema.setdefault(keyword, value)
-        if note and note not in param.get("description", ""):
-            param["description"] = param.get("description", "") + note
+    rule, note = SCHEMAS.get(param.get("in", ""), {}).get(param["name"], ({}, ""))
+    for keyword, value in rule.items():  # what a route declares itself wins
+        schema.setdefault(keyword, value)
+    if note and note not in param.get("description", ""):
+        param["description"] = param.get("description", "") + note
     if param.get("name") == "limit" and param.get("in") == "query" and "maximum" not in schema:
-        schema.update(minimum=1, maximum=settings.max_limit, default=settings.default_limit)
+        schema.update(_limit(settings))
     param["schema"] = schema
 
 
+def _limit(settings: Settings) -> dict[str, Any]:
+    """A page size as the server takes it: 1 to the configured maximum."""
+    return {"type": "integer", "minimum": 1, "maximum": settings.max_limit,
+            "default": settings.default_limit}  # fmt: skip
+
+
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    return schema if {"type": "null"} in schema.get("anyOf", []) else {"anyOf": [schema, NULL]}
+    return schema if NULL in schema.get("anyOf", []) else {"anyOf": [schema, NULL]}
 
 
-NULL = {"type": "null"}
 POINT = {"$ref": "#/components/schemas/PointGeometry"}
 # A body must tie the event to a place or give it a point (a Feature's `place_id` is a place).
 PLACE_OR_POINT = [
@@ -173,7 +181,7 @@ def _feature(fields: dict[str, Any], required: list[str], tied: bool) -> dict[st
     if not tied:  # {"type": "Feature", "geometry": …} changes the point only
         feature["required"] = []
         feature["anyOf"] = [{"required": ["type"]}, {"required": ["properties"]}]
-    if tied:
+    else:
         feature["anyOf"] = [
             {"properties": {"properties": {"anyOf": [PLACE_OR_POINT[0], {
                 "required": ["place_id"], "properties": {"place_id": {"type": "integer"}}}]}}},
@@ -230,8 +238,7 @@ def openapi_document(app: FastAPI, settings: Settings) -> dict[str, Any]:
             "in": "query",
             "required": False,
             "description": "Features per page.",
-            "schema": {"type": "integer", "minimum": 1, "maximum": settings.max_limit,
-                       "default": settings.default_limit},
-        }  # fmt: skip
+            "schema": _limit(settings),
+        }
         app.openapi_schema = schema
     return app.openapi_schema

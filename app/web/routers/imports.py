@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
+from app.domain.bodies import DATASET_MAX, SLUG_PATTERN
 from app.domain.errors import InvalidBody, InvalidParameter, Unprocessable
 from app.ingest.dates import DateOrderError
 from app.ingest.event_rows import ImportFileError
@@ -80,8 +81,8 @@ async def post_import(
     dataset: Annotated[
         str,
         Query(
-            pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
-            max_length=64,
+            pattern=SLUG_PATTERN,
+            max_length=DATASET_MAX,
             description="Dataset the rows belong to; ids are unique within it.",
             examples=["acled-ukraine"],
         ),
