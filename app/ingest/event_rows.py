@@ -8,7 +8,7 @@ read at all ``ImportFileError``.
 import csv
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -229,12 +229,16 @@ FORMAT_COLUMNS = {
 }
 
 
+def missing_columns(wanted: Iterable[str], names: list[str]) -> list[str]:
+    """The ``wanted`` columns a file's header ``names`` lacks (the comparison ignores case)."""
+    have = {name.strip().lower() for name in names}
+    return [column for column in wanted if column.lower() not in have]
+
+
 def check_format_columns(fmt: str, names: list[str]) -> None:
     """A file said to be ACLED or UCDP CSV has that format's key columns (case ignored), so a
     wrong file is refused rather than read as zero rows."""
-    have = {name.strip().lower() for name in names}
-    missing = [column for column in FORMAT_COLUMNS.get(fmt, ()) if column not in have]
-    if missing:
+    if missing := missing_columns(FORMAT_COLUMNS.get(fmt, ()), names):
         shown = ", ".join(names[:12]) or "none"
         raise ImportFileError(f"not {fmt.upper()} CSV: no column {', '.join(missing)} "
                               f"(its columns: {shown})")  # fmt: skip

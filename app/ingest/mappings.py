@@ -21,7 +21,7 @@ from typing import Any
 from app.domain.vocab import EventType, LocationPrecision, TimePrecision, values
 from app.ingest import dates
 from app.ingest.dates import DateOrderError, order_of
-from app.ingest.event_rows import Citation, RowError, published_citation
+from app.ingest.event_rows import Citation, RowError, missing_columns, published_citation
 from app.settings import REPO_ROOT
 
 MAPPINGS_DIR = REPO_ROOT / "mappings"
@@ -148,9 +148,7 @@ def _check_vocabulary(name: str, doc: dict[str, Any]) -> None:
 
 def check_header(mapping: Mapping, header: list[str]) -> None:
     """Every column the mapping reads is in the file (the comparison ignores case)."""
-    have = {h.strip().lower() for h in header}
-    missing = sorted(c for c in mapping.used_columns() if c.lower() not in have)
-    if missing:
+    if missing := sorted(missing_columns(mapping.used_columns(), header)):
         raise MappingError(f"mapping {mapping.name}: the file has no column {', '.join(missing)} "
                            f"(its columns: {', '.join(header)})")  # fmt: skip
 
