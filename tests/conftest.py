@@ -152,6 +152,14 @@ def seeded_client(seeded_url: str) -> Iterator[TestClient]:
         yield client
 
 
+def event_properties(base: str, query: str) -> list[dict[str, Any]]:
+    """A live server's own answer to /events (an oracle for other clients): every matching
+    event's properties."""
+    with urllib.request.urlopen(f"{base}/events?limit=10000&{query}") as answer:  # noqa: S310
+        features: list[dict[str, Any]] = json.load(answer)["features"]
+    return [feature["properties"] for feature in features]
+
+
 @contextmanager
 def live_server(
     url: str,

@@ -2,22 +2,19 @@
 into a GeoDataFrame over OGC API – Features, and read again filtered by a box and an
 attribute, which the server, not the client, applies."""
 
-import json
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import live_server
+from tests.conftest import event_properties, live_server
 
 geopandas = pytest.importorskip("geopandas")
 BOX = (35.0, 50.8, 35.8, 51.3)
 
 
 def _server_titles(base: str, query: str) -> list[str]:
-    with urllib.request.urlopen(f"{base}/events?limit=10000&{query}") as answer:  # noqa: S310
-        return sorted(f["properties"]["title"] for f in json.load(answer)["features"])
+    return sorted(p["title"] for p in event_properties(base, query))
 
 
 def test_geopandas_reads_and_filters_on_the_server(seeded_url: str, tmp_path: Path) -> None:

@@ -6,13 +6,12 @@ import json
 import os
 import subprocess
 import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import live_server
+from tests.conftest import event_properties, live_server
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 DRIVER = Path(__file__).resolve().parents[1] / "qgis" / "drive.py"
@@ -32,21 +31,14 @@ pytestmark = pytest.mark.skipif(not _has_qgis(), reason="Debian's python3-qgis i
 
 
 def _keys(base: str, query: str) -> list[str]:
-    url = f"{base}/events?limit=10000&{query}"
-    with urllib.request.urlopen(url) as answer:  # noqa: S310 (loopback)
-        features = json.load(answer)["features"]
-    props = [f["properties"] for f in features]
-    return sorted(f"{p['dataset']}:{p['external_id']}" for p in props)
+    return sorted(f"{p['dataset']}:{p['external_id']}" for p in event_properties(base, query))
 
 
 def _arrays(base: str, query: str) -> dict[str, dict[str, object]]:
-    url = f"{base}/events?limit=10000&{query}"
-    with urllib.request.urlopen(url) as answer:  # noqa: S310 (loopback)
-        features = json.load(answer)["features"]
     return {f"{p['dataset']}:{p['external_id']}": {
         "actors": p["actors"], "tags": p["tags"],
         "sources": sorted(c["source"] for c in p["citations"])}
-        for p in (f["properties"] for f in features)}  # fmt: skip
+        for p in event_properties(base, query)}  # fmt: skip
 
 
 def _drive(base: str, out: Path) -> dict[str, Any]:
