@@ -15,14 +15,15 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.ingest.seed import seed
 from app.main import create_app
@@ -32,6 +33,7 @@ from app.store.engine import make_engine
 
 TEMPLATE_DB = "frontline_template"
 SEEDED_DB = "frontline_seeded"
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -126,6 +128,34 @@ def seeded_url(cluster: devdb.Cluster) -> str:
 
     asyncio.run(load())
     return url
+
+
+def with_engine(url: str, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """``work`` run with an engine on ``url`` of its own, disposed afterwards."""
+
+    async def run() -> T:
+        engine = make_engine(url, settings_for(url))
+        try:
+            return await work(engine)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+@contextmanager
+def scratch_database(
+    cluster: devdb.Cluster, prefix: str, load: Callable[[AsyncEngine], Awaitable[T]]
+) -> Iterator[tuple[str, T]]:
+    """A migrated database of a module's own, filled by ``load``: its URL and what ``load``
+    returned; dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    devdb.create_database(cluster, name, template=TEMPLATE_DB)
+    url = cluster.url(name)
+    try:
+        yield url, with_engine(url, load)
+    finally:
+        devdb.drop_database(cluster, name)
 
 
 @pytest.fixture

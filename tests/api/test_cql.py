@@ -7,11 +7,10 @@ tests/src/python/test_provider_oapif.py in qgis/QGIS, testCQL2TextFiltering) are
 as QGIS URL-encodes them.
 """
 
-import asyncio
 import json
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import cql2
@@ -22,8 +21,7 @@ from hypothesis import strategies as st
 
 from app.domain.vocab import EventType, Verification, values
 from app.store import devdb
-from app.store.engine import make_engine
-from tests.conftest import TEMPLATE_DB, client_for, settings_for
+from tests.conftest import client_for, scratch_database
 from tests.factories import ACTORS, insert_events, random_events
 
 ITEMS = "/collections/events/items"
@@ -31,21 +29,9 @@ ITEMS = "/collections/events/items"
 
 @pytest.fixture(scope="module")
 def client(cluster: devdb.Cluster) -> Iterator[TestClient]:
-    name = f"cql_{uuid.uuid4().hex[:8]}"
-    devdb.create_database(cluster, name, template=TEMPLATE_DB)
-    url = cluster.url(name)
-
-    async def load() -> None:
-        engine = make_engine(url, settings_for(url))
-        try:
-            await insert_events(engine, random_events(300, seed=11))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(load())
-    with client_for(url) as c:
+    load = partial(insert_events, rows=random_events(300, seed=11))
+    with scratch_database(cluster, "cql", load) as (url, _), client_for(url) as c:
         yield c
-    devdb.drop_database(cluster, name)
 
 
 class Features(list[dict[str, Any]]):

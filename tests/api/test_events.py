@@ -1,13 +1,12 @@
 """/events against real PostGIS: every bbox/datetime form returns exactly what an independent
 Shapely + Python oracle says, across page boundaries."""
 
-import asyncio
 import csv
 import io
 import json
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
+from functools import partial
 
 import pyproj
 import pytest
@@ -20,9 +19,8 @@ from app.domain.filters import BBox, Interval
 from app.domain.parsing import parse_bbox, parse_datetime
 from app.domain.vocab import EventType, Verification, values
 from app.store import devdb
-from app.store.engine import make_engine
 from app.store.queries.events import EVENT_PROPERTY_NAMES
-from tests.conftest import TEMPLATE_DB, client_for, settings_for
+from tests.conftest import client_for, scratch_database
 from tests.factories import REGIONS, EventRow, insert_events, random_events
 
 EVENT_COUNT = 400
@@ -30,19 +28,10 @@ EVENT_COUNT = 400
 
 @pytest.fixture(scope="module")
 def oracle_db(cluster: devdb.Cluster) -> Iterator[tuple[str, list[EventRow]]]:
-    name = f"oracle_{uuid.uuid4().hex[:8]}"
-    devdb.create_database(cluster, name, template=TEMPLATE_DB)
-    url = cluster.url(name)
-
-    async def load() -> list[EventRow]:
-        engine = make_engine(url, settings_for(url))
-        try:
-            return await insert_events(engine, random_events(EVENT_COUNT))
-        finally:
-            await engine.dispose()
-
-    yield url, asyncio.run(load())
-    devdb.drop_database(cluster, name)
+    with scratch_database(
+        cluster, "oracle", partial(insert_events, rows=random_events(EVENT_COUNT))
+    ) as db:
+        yield db
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,5 @@
 """Bulk imports: ACLED, UCDP and GeoJSON; idempotent, revisioned, all or nothing."""
 
-import asyncio
 import csv
 import gzip
 import io
@@ -20,8 +19,7 @@ from app.ingest.event_staging import ImportReport
 from app.ingest.events import import_events
 from app.ingest.seed import seed
 from app.services.keys import create_key
-from app.store.engine import make_engine
-from tests.conftest import client_for, dump_tables, execute, settings_for
+from tests.conftest import client_for, dump_tables, execute, settings_for, with_engine
 
 ACLED_COLUMNS = ["event_id_cnty", "event_date", "event_type", "sub_event_type", "actor1",
                  "actor2", "admin1", "location", "latitude", "longitude", "geo_precision",
@@ -58,21 +56,13 @@ def write(tmp_path: Path, name: str, content: str) -> Path:
     return path
 
 
-async def _with_engine(url: str, work):  # type: ignore[no-untyped-def]
-    engine = make_engine(url, settings_for(url))
-    try:
-        return await work(engine)
-    finally:
-        await engine.dispose()
-
-
 def run_import(url: str, path: Path, dataset: str = "acled", **kw: object) -> ImportReport:
-    return asyncio.run(_with_engine(url, lambda e: import_events(e, path, dataset, "test", **kw)))  # type: ignore[arg-type]
+    return with_engine(url, lambda e: import_events(e, path, dataset, "test", **kw))  # type: ignore[arg-type]
 
 
 @pytest.fixture
 def seeded(fresh_url: str) -> str:
-    asyncio.run(_with_engine(fresh_url, seed))
+    with_engine(fresh_url, seed)
     return fresh_url
 
 
@@ -291,8 +281,8 @@ def test_imported_citations_derive_the_verification(seeded: str, tmp_path: Path)
 
 @pytest.fixture
 def http(seeded: str) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    secret = asyncio.run(
-        _with_engine(seeded, lambda e: create_key(e, settings_for(seeded), "importer", Scope.WRITE))
+    secret = with_engine(
+        seeded, lambda e: create_key(e, settings_for(seeded), "importer", Scope.WRITE)
     )
     with client_for(seeded, max_import_bytes=200_000) as client:
         yield client, {"Authorization": f"Bearer {secret}"}

@@ -7,12 +7,12 @@ import csv
 import gzip
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.ingest.dates import DateOrderError
 from app.ingest.event_rows import ImportFileError
@@ -24,7 +24,14 @@ from app.ingest.open_data import load_open_data
 from app.ingest.seed import seed
 from app.store import devdb
 from app.store.engine import make_engine
-from tests.conftest import TEMPLATE_DB, client_for, dump_tables, execute, seed_into, settings_for
+from tests.conftest import (
+    client_for,
+    dump_tables,
+    execute,
+    scratch_database,
+    seed_into,
+    settings_for,
+)
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SAMPLES = {
@@ -34,26 +41,16 @@ SAMPLES = {
 }
 
 
+async def _seeds_and_gazetteer(engine: AsyncEngine) -> None:
+    await seed(engine)
+    await load_gazetteer(engine)
+
+
 @pytest.fixture(scope="module")
 def gazetteer_url(cluster: devdb.Cluster) -> Iterator[str]:
     """One database with the founding seeds and the full gazetteer, for the whole module."""
-    name = f"g_{uuid.uuid4().hex[:12]}"
-    devdb.create_database(cluster, name, template=TEMPLATE_DB)
-    url = cluster.url(name)
-
-    async def load() -> None:
-        engine = make_engine(url, settings_for(url))
-        try:
-            await seed(engine)
-            await load_gazetteer(engine)
-        finally:
-            await engine.dispose()
-
-    asyncio.run(load())
-    try:
+    with scratch_database(cluster, "g", _seeds_and_gazetteer) as (url, _):
         yield url
-    finally:
-        devdb.drop_database(cluster, name)
 
 
 def run(url: str, path: Path, dataset: str, mapping: str, **options: Any) -> ImportReport:

@@ -4,10 +4,10 @@ across slice edges, ties and events that began before the window; and the gate p
 time walk only for boxes that hold most events."""
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -25,7 +25,7 @@ from app.store.queries import slices
 from app.store.queries.common import envelope
 from app.store.queries.event_filters import event_values
 from tests.api.test_events import in_box, in_interval
-from tests.conftest import TEMPLATE_DB, client_for, execute, settings_for
+from tests.conftest import client_for, execute, scratch_database, settings_for
 from tests.factories import EventRow, insert_events, random_events
 
 TIE = datetime(2023, 6, 1, 12, 0, tzinfo=UTC)  # many events at one instant: ids break the tie
@@ -46,21 +46,10 @@ def _rows() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def db(cluster: devdb.Cluster) -> Iterator[Data]:
-    name = f"slices_{uuid.uuid4().hex[:8]}"
-    devdb.create_database(cluster, name, template=TEMPLATE_DB)
-    url = cluster.url(name)
-
-    async def load() -> list[EventRow]:
-        engine = make_engine(url, settings_for(url))
-        try:
-            return await insert_events(engine, _rows())
-        finally:
-            await engine.dispose()
-
-    inserted = asyncio.run(load())
-    execute(url, "ANALYZE events")  # the gate reads the planner's statistics
-    yield Data(url, inserted)
-    devdb.drop_database(cluster, name)
+    with scratch_database(cluster, "slices", partial(insert_events, rows=_rows())) as loaded:
+        url, inserted = loaded
+        execute(url, "ANALYZE events")  # the gate reads the planner's statistics
+        yield Data(url, inserted)
 
 
 def oracle(rows: list[EventRow], box: BBox, interval: Interval) -> list[int]:

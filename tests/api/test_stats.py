@@ -1,12 +1,11 @@
 """Aggregates against real PostGIS: every count equals a plain Python count over the same rows
 (and, on the seeds, what /events lists for the same parameters)."""
 
-import asyncio
 import math
-import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -14,9 +13,8 @@ import shapely
 from fastapi.testclient import TestClient
 
 from app.store import devdb
-from app.store.engine import make_engine
 from tests.api.test_events import REGION_SHAPES, matches
-from tests.conftest import TEMPLATE_DB, client_for, settings_for
+from tests.conftest import client_for, scratch_database
 from tests.factories import EventRow, insert_events, random_events
 
 EVENT_COUNT = 400
@@ -25,19 +23,10 @@ R = 6378137.0
 
 @pytest.fixture(scope="module")
 def oracle_db(cluster: devdb.Cluster) -> Iterator[tuple[str, list[EventRow]]]:
-    name = f"stats_{uuid.uuid4().hex[:8]}"
-    devdb.create_database(cluster, name, template=TEMPLATE_DB)
-    url = cluster.url(name)
-
-    async def load() -> list[EventRow]:
-        engine = make_engine(url, settings_for(url))
-        try:
-            return await insert_events(engine, random_events(EVENT_COUNT, seed=5))
-        finally:
-            await engine.dispose()
-
-    yield url, asyncio.run(load())
-    devdb.drop_database(cluster, name)
+    with scratch_database(
+        cluster, "stats", partial(insert_events, rows=random_events(EVENT_COUNT, seed=5))
+    ) as db:
+        yield db
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,10 @@ import asyncio
 import json
 import math
 import random
-import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +24,17 @@ from app.domain.filters import BBox, EventFilter
 from app.domain.parsing import parse_datetime
 from app.geo.tiles import Tile
 from app.store import devdb
-from app.store.engine import make_engine
 from app.store.queries import tile_summaries
 from app.store.queries import tiles as tile_sql
 from tests.api.test_imports import ACLED, acled_csv, run_import, write
 from tests.api.test_tiles import busiest_tiles, decode, in_tile
 from tests.api.test_writes import EVENT, Api, _prepare
-from tests.conftest import TEMPLATE_DB, client_for, execute, settings_for
+from tests.conftest import (
+    client_for,
+    execute,
+    scratch_database,
+    with_engine,
+)
 from tests.factories import EventRow, insert_events, random_events
 
 SIDE = 8  # cells per tile edge in these tests: tile zoom z is counted on level z + 3
@@ -46,40 +50,24 @@ WINDOWS = [
 ]
 
 
-def run(url: str, work: Any) -> Any:
-    async def go() -> Any:
-        engine = make_engine(url, settings_for(url))
-        try:
-            return await work(engine)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
-
-
 @pytest.fixture(scope="module")
 def loaded(cluster: devdb.Cluster) -> Iterator[tuple[str, list[EventRow]]]:
-    name = f"cells_{uuid.uuid4().hex[:8]}"
-    devdb.create_database(cluster, name, template=TEMPLATE_DB)
-    url = cluster.url(name)
-    rows = run(url, lambda engine: insert_events(engine, random_events(3000, seed=5)))
-    yield url, rows
-    devdb.drop_database(cluster, name)
+    with scratch_database(
+        cluster, "cells", partial(insert_events, rows=random_events(3000, seed=5))
+    ) as db:
+        yield db
 
 
 @pytest.fixture(scope="module")
 def dense(cluster: devdb.Cluster) -> Iterator[tuple[str, list[EventRow]]]:
     """Events packed around Bakhmut, so that cells at zooms 8-12 hold many of them."""
-    name = f"dense_{uuid.uuid4().hex[:8]}"
-    devdb.create_database(cluster, name, template=TEMPLATE_DB)
-    url = cluster.url(name)
     rng = random.Random(11)
     packed = [
         {**row, "lon": round(rng.uniform(37.9, 38.1), 4), "lat": round(rng.uniform(48.5, 48.7), 4)}
         for row in random_events(1500, seed=9)
     ]
-    yield url, run(url, lambda engine: insert_events(engine, packed))
-    devdb.drop_database(cluster, name)
+    with scratch_database(cluster, "dense", partial(insert_events, rows=packed)) as db:
+        yield db
 
 
 async def _cells(engine: AsyncEngine, query: Select[Any]) -> list[tuple[Any, ...]]:
@@ -140,7 +128,7 @@ def test_summary_tiles_equal_counting_the_events(
                     checked += bool(expected)
         return checked
 
-    assert run(url, compare) >= 5
+    assert with_engine(url, compare) >= 5
 
 
 def test_filters_the_summary_cannot_answer_use_the_events() -> None:
@@ -189,7 +177,7 @@ def test_past_the_finest_level_the_summary_counts_larger_cells(
         if side == tile_summaries.MIN_SUMMARY_SIDE:  # a zoom deeper, its cells would be too large
             assert tile_summaries.summary_cells_query(f, Tile(z + 1, 0, 0), 64) is None
 
-    run(url, compare)
+    with_engine(url, compare)
 
 
 # The oracle: the summary's rows recomputed in Python from `events`.
@@ -244,7 +232,7 @@ async def _summary_and_events(engine: AsyncEngine) -> tuple[dict[Any, Any], list
 
 
 def assert_summary_is_exact(url: str) -> int:
-    summary, live = run(url, _summary_and_events)
+    summary, live = with_engine(url, _summary_and_events)
     expected = expected_summary(live)
     assert summary.keys() == expected.keys()
     for key, row in expected.items():
@@ -306,7 +294,7 @@ def test_writes_through_the_api_keep_the_summary_exact(api: Api, tmp_path: Path)
                 text("UPDATE events SET geom = ST_SetSRID(ST_MakePoint(179.9, 89), 4326)")
             )
 
-    run(api.url, hard_writes)
+    with_engine(api.url, hard_writes)
     assert_summary_is_exact(api.url)
     execute(api.url, "TRUNCATE events CASCADE")
     assert assert_summary_is_exact(api.url) == 0
@@ -345,7 +333,7 @@ def test_tiles_from_the_summary_follow_writes(loaded: tuple[str, list[EventRow]]
                 )
                 return done.rowcount
 
-        assert run(url, soft_delete) == 10
+        assert with_engine(url, soft_delete) == 10
         assert total() == before - 10
         execute(url, "UPDATE events SET deleted_at = NULL")
         assert total() == before
@@ -354,7 +342,7 @@ def test_tiles_from_the_summary_follow_writes(loaded: tuple[str, list[EventRow]]
 def test_bulk_changes_keep_the_summary_exact(fresh_url: str) -> None:
     """Set-based writes that move many events out of crowded cells (often their first or last
     ones): every count, sum and first/last still equals a recomputation."""
-    run(fresh_url, lambda engine: insert_events(engine, random_events(1500, seed=9)))
+    with_engine(fresh_url, lambda engine: insert_events(engine, random_events(1500, seed=9)))
     for sql in (
         "UPDATE events SET occurred_at = occurred_at - interval '40 days' WHERE id % 7 = 0",
         "UPDATE events SET event_type = 'battle', fatalities = 3 WHERE id % 5 = 1",

@@ -4,9 +4,9 @@ Python computation (Web Mercator formulas, Shapely) puts in them, points or coun
 import asyncio
 import gzip
 import math
-import uuid
 from collections import Counter
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import mapbox_vector_tile
@@ -17,7 +17,7 @@ from sqlalchemy import text
 from app.store import devdb
 from app.store.engine import make_engine
 from tests.api.test_events import matches
-from tests.conftest import TEMPLATE_DB, client_for, settings_for
+from tests.conftest import client_for, scratch_database, settings_for
 from tests.factories import EventRow, insert_events, random_events
 
 EVENT_COUNT = 400
@@ -27,19 +27,10 @@ MVT = "application/vnd.mapbox-vector-tile"
 
 @pytest.fixture(scope="module")
 def oracle_db(cluster: devdb.Cluster) -> Iterator[tuple[str, list[EventRow]]]:
-    name = f"tiles_{uuid.uuid4().hex[:8]}"
-    devdb.create_database(cluster, name, template=TEMPLATE_DB)
-    url = cluster.url(name)
-
-    async def load() -> list[EventRow]:
-        engine = make_engine(url, settings_for(url))
-        try:
-            return await insert_events(engine, random_events(EVENT_COUNT, seed=11))
-        finally:
-            await engine.dispose()
-
-    yield url, asyncio.run(load())
-    devdb.drop_database(cluster, name)
+    with scratch_database(
+        cluster, "tiles", partial(insert_events, rows=random_events(EVENT_COUNT, seed=11))
+    ) as db:
+        yield db
 
 
 @pytest.fixture(scope="module")
