@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     pool_size: int = 10
+    transaction_pooling: bool = Field(
+        default=False,
+        description="DATABASE_URL is a transaction-mode pooler (PgBouncer pool_mode=transaction):"
+        " no named or cached prepared statements, session settings set per transaction.",
+    )
     pool_max_overflow: int = 5
     statement_timeout_ms: int = 30_000
     default_limit: int = 100

@@ -15,6 +15,9 @@ from sqlalchemy.sql.compiler import SQLCompiler
 # Single reads need no transaction: autocommit saves the BEGIN and ROLLBACK round trips.
 AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 EXPORT_SETTINGS = {"max_parallel_workers_per_gather": "0"}  # see stream_rows
+# Set on an engine behind a transaction-mode pooler (app.store.engine): every statement runs
+# in a transaction, the only unit such a pooler keeps on one server connection.
+TRANSACTION_POOLING = "frontline_transaction_pooling"
 
 
 T = TypeVar("T")
@@ -41,10 +44,18 @@ def _autocommit(
     stmt: Executable, take: Callable[[Result[Any]], T], values: Values = None
 ) -> Callable[[AsyncConnection], Awaitable[T]]:
     async def work(conn: AsyncConnection) -> T:
-        await conn.execution_options(**AUTOCOMMIT)
+        if not _behind_pooler(conn):
+            await conn.execution_options(**AUTOCOMMIT)
         return take(await conn.execute(stmt, values))
 
     return work
+
+
+def _behind_pooler(conn: AsyncConnection) -> bool:
+    return bool(
+        conn.sync_connection
+        and conn.sync_connection.get_execution_options().get(TRANSACTION_POOLING)
+    )
 
 
 async def fetch_rows(
@@ -96,6 +107,8 @@ async def fetch_one_via_driver(
     async def work(conn: AsyncConnection) -> asyncpg.Record | None:
         if settings:  # the connection's transaction, which the statement below runs in
             await _set_local(conn, settings)
+        elif _behind_pooler(conn):
+            await conn.begin()
         driver = (await conn.get_raw_connection()).driver_connection
         assert driver is not None
         try:

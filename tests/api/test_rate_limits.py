@@ -1,10 +1,12 @@
 """Write rate limits are one token bucket per caller in PostgreSQL, shared by every process:
-a burst up to the limit, then one write per refill interval, whichever process answers."""
+a burst up to the limit, then one write per refill interval, whichever process answers. And
+a cursor one process issued pages on another: nothing a request needs lives in a process."""
 
 import asyncio
 import json
 import urllib.error
 import urllib.request
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -65,3 +67,25 @@ def test_the_limit_holds_across_two_api_processes(fresh_url: str) -> None:
     ):
         answers = [_post(base, keys["writer"]) for base in (one, two) * 4]
     assert answers == [201, 201, 201, 201, 429, 429, 429, 429]
+
+
+def _page(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url) as answer:  # noqa: S310 (loopback)
+        page: dict[str, Any] = json.load(answer)
+        return page
+
+
+def test_a_cursor_from_one_process_pages_on_the_other(seeded_url: str) -> None:
+    with live_server(seeded_url) as one, live_server(seeded_url) as two:
+        whole = [f["id"] for f in _page(f"{one}/events?limit=1000")["features"]]
+        seen, here, there = [], one, two
+        url: str | None = f"{one}/events?limit=3"
+        while url:
+            page = _page(url)
+            seen += [f["id"] for f in page["features"]]
+            after = [link["href"] for link in page["links"] if link["rel"] == "next"]
+            # the next page from the other process
+            url = after[0].replace(here, there) if after else None
+            here, there = there, here
+    assert len(whole) > 6
+    assert seen == whole

@@ -1,5 +1,6 @@
 """/health and /ready: liveness of the process, readiness of the database."""
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -8,10 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.domain.errors import ServiceUnavailable
 from app.store import repository
-from app.store.engine import get_engine
+from app.store.engine import get_engine, pooler_hint
 from app.store.migrate import head_revision
 from app.web.params.common import forbid_unknown_params
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"], dependencies=[Depends(forbid_unknown_params)])
 
 
@@ -31,7 +33,10 @@ async def ready(engine: Annotated[AsyncEngine, Depends(get_engine)]) -> dict[str
             engine, text("SELECT version_num FROM alembic_version")
         )
     except Exception as exc:
-        raise ServiceUnavailable("The database is unreachable or not migrated.") from exc
+        hint = pooler_hint(exc)
+        if hint:
+            log.error(hint)
+        raise ServiceUnavailable(hint or "The database is unreachable or not migrated.") from exc
     head = head_revision()
     if current != head:
         raise ServiceUnavailable(f"The schema is at {current}, the code expects {head}.")
