@@ -16,6 +16,7 @@ from app.store.engine import make_engine, resolve_database_url
 from app.web.auth import require
 from app.web.contract import openapi_document
 from app.web.limits import BodySizeLimit
+from app.web.metrics import RequestMetrics
 from app.web.problems import install_error_handlers
 from app.web.routers import events, feeds, health, imports, ogc, places, webmap, writes
 from app.web.routers import stats as stats_api
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
                        exempt=("/imports",))  # fmt: skip
+    app.add_middleware(RequestMetrics)  # outermost: it times everything, errors included
     # Data reads need a read key only when FRONTLINE_REQUIRE_READ_KEY is set (see app.web.auth);
     # writes check their own scope; health, docs and the map page stay open.
     read_guard = [Depends(require(Scope.READ))]

@@ -3,7 +3,7 @@
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -11,6 +11,7 @@ from app.domain.errors import ServiceUnavailable
 from app.store import repository
 from app.store.engine import get_engine, pooler_hint
 from app.store.migrate import head_revision
+from app.web.metrics import exposition
 from app.web.params.common import forbid_unknown_params
 
 log = logging.getLogger(__name__)
@@ -41,3 +42,15 @@ async def ready(engine: Annotated[AsyncEngine, Depends(get_engine)]) -> dict[str
     if current != head:
         raise ServiceUnavailable(f"The schema is at {current}, the code expects {head}.")
     return {"status": "ready", "migration": current}
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics: requests by route and status, latency, the connection pool",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+                     "description": "The Prometheus text format"}},
+)  # fmt: skip
+async def metrics(engine: Annotated[AsyncEngine, Depends(get_engine)]) -> Response:
+    body, media_type = exposition(engine)
+    return Response(body, media_type=media_type, headers={"Cache-Control": "no-store"})
