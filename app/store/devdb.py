@@ -11,6 +11,7 @@ import secrets
 import shutil
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,11 +145,14 @@ def is_running(base_dir: Path) -> bool:
     return subprocess.run(args, capture_output=True, check=False).returncode == 0
 
 
-def _start_server(bindir: Path, base_dir: Path, port: int, ephemeral: bool) -> None:
+def _start_server(
+    bindir: Path, base_dir: Path, port: int, ephemeral: bool, settings: Mapping[str, str]
+) -> None:
     data, run, log = _paths(base_dir)
     options = f"-c listen_addresses=127.0.0.1 -p {port} -k {run}"
     if ephemeral:
         options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    options += "".join(f" -c {name}={value}" for name, value in settings.items())
     try:
         _run([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w",
               "-t", "60", "start"])  # fmt: skip
@@ -173,8 +177,11 @@ def run_sql(cluster: Cluster, sql: str, database: str | None = None) -> str:
     return _psql(find_bindir(), cluster, sql, database or "postgres")
 
 
-def start(base_dir: Path, port: int, *, ephemeral: bool = False) -> Cluster:
-    """Initialise (once) and start (if stopped) the cluster; idempotent and quick when running."""
+def start(
+    base_dir: Path, port: int, *, ephemeral: bool = False, settings: Mapping[str, str] | None = None
+) -> Cluster:
+    """Initialise (once) and start (if stopped) the cluster; idempotent and quick when running.
+    ``settings``: more server settings (name -> value, no spaces) for this start."""
     base_dir = base_dir.resolve()
     bindir = find_bindir()
     data = _paths(base_dir)[0]
@@ -183,7 +190,7 @@ def start(base_dir: Path, port: int, *, ephemeral: bool = False) -> Cluster:
         _initdb(bindir, base_dir)
     running_port = _postmaster_port(base_dir) if is_running(base_dir) else None
     if running_port is None:
-        _start_server(bindir, base_dir, port, ephemeral)
+        _start_server(bindir, base_dir, port, ephemeral, settings or {})
         running_port = port
     cluster = Cluster(base_dir, running_port, SUPERUSER, _password(base_dir), DATABASE)
     _wait_ready(bindir, cluster)
@@ -243,3 +250,30 @@ def create_database(cluster: Cluster, name: str, template: str | None = None) ->
 
 def drop_database(cluster: Cluster, name: str) -> None:
     _psql(find_bindir(), cluster, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def start_standby(
+    primary: Cluster, base_dir: Path, port: int, settings: Mapping[str, str] | None = None
+) -> Cluster:
+    """A streaming standby of ``primary`` in ``base_dir``: copied once with `pg_basebackup -R`
+    (which writes standby.signal and primary_conninfo), then started like any cluster."""
+    base_dir = base_dir.resolve()
+    data = _paths(base_dir)[0]
+    _prepare_dirs(base_dir)
+    if not (data / "PG_VERSION").exists():
+        password = base_dir / "password"
+        shutil.copy(primary.base_dir / "password", password)
+        if _as_server_user():
+            owner = pwd.getpwnam(SERVER_USER)
+            os.chown(password, owner.pw_uid, owner.pw_gid)
+        # -c fast: checkpoint now, rather than wait for a spread one (minutes)
+        _run([str(find_bindir() / "pg_basebackup"), "-D", str(data), "-R", "-X", "stream",
+              "-c", "fast", "-h", "127.0.0.1", "-p", str(primary.port), "-U", primary.user],
+             env={"PGPASSWORD": primary.password})  # fmt: skip
+    return start(base_dir, port, settings=settings)
+
+
+def promote(base_dir: Path) -> None:
+    """Make a standby the primary (`pg_ctl promote`, as an operator or Patroni would)."""
+    _run([str(find_bindir() / "pg_ctl"), "-D", str(_paths(base_dir.resolve())[0]), "-w",
+          "promote"])  # fmt: skip
