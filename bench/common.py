@@ -106,6 +106,31 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 6
             time.sleep(0.2)
 
 
+EVENT = {"title": "Shelling reported in Sudzha", "event_type": "shelling",
+         "occurred_at": "2025-03-10T00:00:00Z", "place": "sudzha"}  # fmt: skip
+
+
+def create_event_request(base: str, key: str) -> urllib.request.Request:
+    """POST /events of EVENT (a place, no citation) with a write key."""
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    body = json.dumps(EVENT).encode()
+    return urllib.request.Request(f"{base}/events", body, headers, method="POST")  # noqa: S310
+
+
+def sequential_ms(request: urllib.request.Request | str, count: int, warm_up: int = 30
+                  ) -> list[float]:  # fmt: skip
+    """Milliseconds of each of ``count`` answers to ``request``, one at a time, after
+    ``warm_up`` untimed ones."""
+    times = []
+    for n in range(warm_up + count):
+        start = time.perf_counter()
+        with urllib.request.urlopen(request) as answer:  # noqa: S310 (loopback)
+            answer.read()
+        if n >= warm_up:
+            times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
 def percentiles(samples_ms: Sequence[float]) -> dict[str, float]:
     ordered = sorted(samples_ms)
 

@@ -12,19 +12,18 @@ Results: bench/results/pooling.{json,md}.
 
 import argparse
 import asyncio
-import json
 import statistics
-import time
-import urllib.request
 
 from app.store import devdb
 from bench.common import (
     BENCH_DIR,
     BENCH_PORT,
     bench_database,
+    create_event_request,
     machine,
     percentiles,
     revision,
+    sequential_ms,
     served,
     write_results,
 )
@@ -36,30 +35,13 @@ READS = {
     "one event": "/events/1",
     "place search": "/places/search?q=Sudja",
 }
-EVENT = {"title": "Shelling reported in Sudzha", "event_type": "shelling",
-         "occurred_at": "2025-03-10T00:00:00Z", "place": "sudzha"}  # fmt: skip
-WARM_UP = 30
 # Rate limits off: their cost is bench.write_limits', and 400 writes a run would pass them.
 UNLIMITED = {"FRONTLINE_WRITES_PER_MINUTE_PER_KEY": "0", "FRONTLINE_WRITES_PER_MINUTE_PER_IP": "0"}
 
 
-def _timed(request: urllib.request.Request | str, count: int) -> list[float]:
-    times = []
-    for n in range(WARM_UP + count):
-        start = time.perf_counter()
-        with urllib.request.urlopen(request) as answer:  # noqa: S310 (loopback)
-            answer.read()
-        if n >= WARM_UP:
-            times.append((time.perf_counter() - start) * 1000)
-    return times
-
-
 def _cases(base: str, key: str, count: int) -> dict[str, list[float]]:
-    times = {case: _timed(base + path, count) for case, path in READS.items()}
-    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-    body = json.dumps(EVENT).encode()
-    write = urllib.request.Request(f"{base}/events", body, headers, method="POST")  # noqa: S310
-    times["create event"] = _timed(write, count)
+    times = {case: sequential_ms(base + path, count) for case, path in READS.items()}
+    times["create event"] = sequential_ms(create_event_request(base, key), count)
     return times
 
 

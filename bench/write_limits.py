@@ -10,32 +10,20 @@ Results: bench/results/write_limits.{json,md}.
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
-import time
-import urllib.request
 
-from bench.common import bench_database, machine, percentiles, revision, served, write_results
+from bench.common import (
+    bench_database,
+    create_event_request,
+    machine,
+    percentiles,
+    revision,
+    sequential_ms,
+    served,
+    write_results,
+)
 from bench.soak import prepare
-
-EVENT = {"title": "Shelling reported in Sudzha", "event_type": "shelling",
-         "occurred_at": "2025-03-10T00:00:00Z", "place": "sudzha"}  # fmt: skip
-WARM_UP = 30
-
-
-def _writes(base: str, key: str, count: int) -> list[float]:
-    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-    body = json.dumps(EVENT).encode()
-    times = []
-    for n in range(WARM_UP + count):
-        request = urllib.request.Request(f"{base}/events", body, headers, method="POST")  # noqa: S310
-        start = time.perf_counter()
-        with urllib.request.urlopen(request) as answer:  # noqa: S310 (loopback)
-            answer.read()
-        if n >= WARM_UP:
-            times.append((time.perf_counter() - start) * 1000)
-    return times
 
 
 def main() -> None:
@@ -50,7 +38,7 @@ def main() -> None:
         os.environ["FRONTLINE_WRITES_PER_MINUTE_PER_KEY"] = per_minute
         os.environ["FRONTLINE_WRITES_PER_MINUTE_PER_IP"] = per_minute
         with served(url) as (base, _):
-            times = _writes(base, key, args.writes)
+            times = sequential_ms(create_event_request(base, key), args.writes)
         runs.append({"limits": limited, "median_ms": statistics.median(times),
                      **percentiles(times)})  # fmt: skip
     rows = "\n".join(f"| {'on' if r['limits'] else 'off'} | {r['median_ms']:.2f} | "
