@@ -2,7 +2,6 @@
 a streaming standby beside it. Each is a context manager that tears its program down."""
 
 import os
-import pwd
 import shutil
 import socket
 import subprocess
@@ -16,13 +15,6 @@ from app.store import devdb
 from tests.conftest import free_port
 
 PGBOUNCER = "/usr/sbin/pgbouncer"
-
-
-def _owned_by_server_user(path: Path) -> None:
-    if os.geteuid() == 0:  # PgBouncer, like PostgreSQL, refuses to run as root
-        owner = pwd.getpwnam(devdb.SERVER_USER)
-        for item in (path, *path.iterdir()):
-            os.chown(item, owner.pw_uid, owner.pw_gid)
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -64,7 +56,7 @@ pidfile = {home}/pgbouncer.pid
 """
     )
     log.touch()
-    _owned_by_server_user(home)
+    devdb.give_to_server_user(home, *home.iterdir())  # PgBouncer refuses to run as root too
     command = [PGBOUNCER, str(home / "pgbouncer.ini")]
     if os.geteuid() == 0:
         command = ["runuser", "-u", devdb.SERVER_USER, "--", *command]

@@ -11,7 +11,6 @@ import secrets
 import shutil
 import subprocess
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,6 +89,15 @@ def _paths(base_dir: Path) -> tuple[Path, Path, Path]:
     return base_dir / "postgres", base_dir / "run", base_dir / "postgres.log"
 
 
+def give_to_server_user(*paths: Path) -> None:
+    """Make ``paths`` the server user's when we run as root (the server runs as that user)."""
+    if not _as_server_user():
+        return
+    owner = pwd.getpwnam(SERVER_USER)
+    for path in paths:
+        os.chown(path, owner.pw_uid, owner.pw_gid)
+
+
 def _prepare_dirs(base_dir: Path) -> None:
     """Make the directories, owned by the server user, reachable through every ancestor."""
     data, run, _ = _paths(base_dir)
@@ -97,9 +105,7 @@ def _prepare_dirs(base_dir: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
     if not _as_server_user():
         return
-    owner = pwd.getpwnam(SERVER_USER)
-    for path in (base_dir, run, *([data] if data.exists() else [])):
-        os.chown(path, owner.pw_uid, owner.pw_gid)
+    give_to_server_user(base_dir, run, *([data] if data.exists() else []))
     for ancestor in base_dir.resolve().parents:
         mode = ancestor.stat().st_mode
         if not mode & 0o001:
@@ -113,9 +119,7 @@ def _initdb(bindir: Path, base_dir: Path) -> None:
     pwfile = base_dir / "password"
     pwfile.write_text(password)
     pwfile.chmod(0o600)
-    if _as_server_user():
-        owner = pwd.getpwnam(SERVER_USER)
-        os.chown(pwfile, owner.pw_uid, owner.pw_gid)
+    give_to_server_user(pwfile)
     _run([
         str(bindir / "initdb"), "-D", str(data), "-U", SUPERUSER, "-E", "UTF8", "--locale=C.UTF-8",
         "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}",
@@ -145,14 +149,11 @@ def is_running(base_dir: Path) -> bool:
     return subprocess.run(args, capture_output=True, check=False).returncode == 0
 
 
-def _start_server(
-    bindir: Path, base_dir: Path, port: int, ephemeral: bool, settings: Mapping[str, str]
-) -> None:
+def _start_server(bindir: Path, base_dir: Path, port: int, ephemeral: bool) -> None:
     data, run, log = _paths(base_dir)
     options = f"-c listen_addresses=127.0.0.1 -p {port} -k {run}"
     if ephemeral:
         options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-    options += "".join(f" -c {name}={value}" for name, value in settings.items())
     try:
         _run([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w",
               "-t", "60", "start"])  # fmt: skip
@@ -177,11 +178,8 @@ def run_sql(cluster: Cluster, sql: str, database: str | None = None) -> str:
     return _psql(find_bindir(), cluster, sql, database or "postgres")
 
 
-def start(
-    base_dir: Path, port: int, *, ephemeral: bool = False, settings: Mapping[str, str] | None = None
-) -> Cluster:
-    """Initialise (once) and start (if stopped) the cluster; idempotent and quick when running.
-    ``settings``: more server settings (name -> value, no spaces) for this start."""
+def start(base_dir: Path, port: int, *, ephemeral: bool = False) -> Cluster:
+    """Initialise (once) and start (if stopped) the cluster; idempotent and quick when running."""
     base_dir = base_dir.resolve()
     bindir = find_bindir()
     data = _paths(base_dir)[0]
@@ -190,7 +188,7 @@ def start(
         _initdb(bindir, base_dir)
     running_port = _postmaster_port(base_dir) if is_running(base_dir) else None
     if running_port is None:
-        _start_server(bindir, base_dir, port, ephemeral, settings or {})
+        _start_server(bindir, base_dir, port, ephemeral)
         running_port = port
     cluster = Cluster(base_dir, running_port, SUPERUSER, _password(base_dir), DATABASE)
     _wait_ready(bindir, cluster)
@@ -252,9 +250,7 @@ def drop_database(cluster: Cluster, name: str) -> None:
     _psql(find_bindir(), cluster, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def start_standby(
-    primary: Cluster, base_dir: Path, port: int, settings: Mapping[str, str] | None = None
-) -> Cluster:
+def start_standby(primary: Cluster, base_dir: Path, port: int) -> Cluster:
     """A streaming standby of ``primary`` in ``base_dir``: copied once with `pg_basebackup -R`
     (which writes standby.signal and primary_conninfo), then started like any cluster."""
     base_dir = base_dir.resolve()
@@ -263,14 +259,12 @@ def start_standby(
     if not (data / "PG_VERSION").exists():
         password = base_dir / "password"
         shutil.copy(primary.base_dir / "password", password)
-        if _as_server_user():
-            owner = pwd.getpwnam(SERVER_USER)
-            os.chown(password, owner.pw_uid, owner.pw_gid)
+        give_to_server_user(password)
         # -c fast: checkpoint now, rather than wait for a spread one (minutes)
         _run([str(find_bindir() / "pg_basebackup"), "-D", str(data), "-R", "-X", "stream",
               "-c", "fast", "-h", "127.0.0.1", "-p", str(primary.port), "-U", primary.user],
              env={"PGPASSWORD": primary.password})  # fmt: skip
-    return start(base_dir, port, settings=settings)
+    return start(base_dir, port)
 
 
 def promote(base_dir: Path) -> None:
