@@ -1,5 +1,6 @@
 """create_app(): the lifespan owns the engine; routers and error handlers are wired once."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,7 +14,9 @@ from app import allocator
 from app.domain.vocab import Scope
 from app.settings import Settings, get_settings
 from app.store.engine import make_engine, resolve_database_url
+from app.store.replicas import ReadRouting
 from app.web.auth import require
+from app.web.consistency import HEADER as CONSISTENCY
 from app.web.contract import openapi_document
 from app.web.limits import BodySizeLimit
 from app.web.metrics import RequestMetrics
@@ -35,9 +38,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     allocator.keep_large_buffers()  # each worker process runs this once
     app.state.engine = make_engine(resolve_database_url(settings), settings)
+    app.state.reads = reads = ReadRouting(app.state.engine, settings)
+    watcher = asyncio.create_task(reads.watch(settings.replica_check_s)) if reads.replicas else None
     try:
         yield
     finally:
+        if watcher is not None:
+            watcher.cancel()
+        await reads.dispose()
         await app.state.engine.dispose()
 
 
@@ -60,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
         allow_headers=["*"],
-        expose_headers=["ETag", "Link", "Location"],
+        expose_headers=["ETag", "Link", "Location", CONSISTENCY],
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
                        exempt=("/imports",))  # fmt: skip

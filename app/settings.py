@@ -35,6 +35,17 @@ class Settings(BaseSettings):
         " no named or cached prepared statements, session settings set per transaction.",
     )
     pool_max_overflow: int = 5
+    read_database_urls: list[str] = Field(
+        default=[],
+        description="Streaming standbys that serve reads (JSON list of URLs); writes, imports "
+        "and reads that must see a newer write go to DATABASE_URL.",
+    )
+    max_replica_lag_s: float = Field(
+        default=5.0, gt=0, description="A replica further behind than this gets no reads (s)."
+    )
+    replica_check_s: float = Field(
+        default=1.0, gt=0, description="How often each replica's state and lag are checked (s)."
+    )
     statement_timeout_ms: int = 30_000
     default_limit: int = 100
     max_limit: int = 10_000

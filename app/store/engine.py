@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from fastapi import Request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -99,9 +98,3 @@ def pooler_hint(error: BaseException) -> str | None:
         return (f"The database refused a connection ({error}): DATABASE_URL looks like a "
                 "PgBouncer; set FRONTLINE_TRANSACTION_POOLING=true.")  # fmt: skip
     return None
-
-
-async def get_engine(request: Request) -> AsyncEngine:
-    """Dependency: the engine the lifespan created."""
-    engine: AsyncEngine = request.app.state.engine
-    return engine

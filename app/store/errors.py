@@ -1,7 +1,7 @@
 """Which driver failures mean 'the database is unavailable, try again' rather than a bug."""
 
 import asyncpg
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 # Raw asyncpg errors reach the handlers too: SQLAlchemy does not wrap the ones a
 # server-side cursor raises while fetching (an export's first batch).
@@ -18,6 +18,16 @@ def is_database_unavailable(exc: BaseException) -> bool:
     return state is not None and (
         state in {"57014", "57P01", "57P02", "57P03", "53300"} or state.startswith("08")
     )
+
+
+def replica_cannot_serve(exc: BaseException) -> bool:
+    """True when a read replica failed a read the primary may serve: it is unreachable, or
+    it cancelled a query that conflicted with the changes it replays (40001). Not a statement
+    timeout: the primary would take as long."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    state = sqlstate(exc)
+    return state == "40001" or (state != "57014" and is_database_unavailable(exc))
 
 
 def sqlstate(exc: BaseException) -> str | None:

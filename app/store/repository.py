@@ -2,7 +2,7 @@
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 from weakref import WeakKeyDictionary
 
 import asyncpg
@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncResult
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from app.store.errors import replica_cannot_serve
+
 # Single reads need no transaction: autocommit saves the BEGIN and ROLLBACK round trips.
 AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 EXPORT_SETTINGS = {"max_parallel_workers_per_gather": "0"}  # see stream_rows
@@ -20,10 +22,41 @@ EXPORT_SETTINGS = {"max_parallel_workers_per_gather": "0"}  # see stream_rows
 TRANSACTION_POOLING = "frontline_transaction_pooling"
 
 
+# Set on a read replica's engine (app.store.replicas): a Fallback, the database a read goes
+# to when the replica cannot serve it.
+FALLBACK = "frontline_fallback"
+
+
+class Fallback(Protocol):
+    primary: AsyncEngine
+
+    def failed(self, error: BaseException) -> None:
+        """Told of a read the replica could not serve, before it is retried on the primary."""
+
+
 T = TypeVar("T")
 
 
 async def _read(engine: AsyncEngine, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    """A read, on the primary instead when a replica's engine cannot serve it."""
+    try:
+        return await _read_retrying(engine, work)
+    except Exception as error:
+        primary = _fallback_for(engine, error)
+        if primary is None:
+            raise
+    return await _read_retrying(primary, work)
+
+
+def _fallback_for(engine: AsyncEngine, error: BaseException) -> AsyncEngine | None:
+    fallback: Fallback | None = engine.get_execution_options().get(FALLBACK)
+    if fallback is None or not replica_cannot_serve(error):
+        return None
+    fallback.failed(error)
+    return fallback.primary
+
+
+async def _read_retrying(engine: AsyncEngine, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
     """Run a read on a pooled connection, once more on a new one if the pooled one turns out
     dead (the database restarted): reads are safe to repeat, and checking every connection
     before use (pool pre-ping) would cost each request a round trip."""
@@ -172,6 +205,18 @@ async def stream_rows(
     The first batch is fetched before this returns: a bad statement or a dead database
     fails here, while an error response can still be sent.
     """
+    try:
+        return await _first_batch(engine, stmt, chunk_rows)
+    except Exception as error:
+        primary = _fallback_for(engine, error)
+        if primary is None:
+            raise
+    return await _first_batch(primary, stmt, chunk_rows)
+
+
+async def _first_batch(
+    engine: AsyncEngine, stmt: Executable, chunk_rows: int
+) -> AsyncIterator[Sequence[Row[Any]]]:
     conn = await engine.connect()
     try:
         # Parallel workers must sort every match before a Gather Merge yields its first row:

@@ -1,4 +1,5 @@
-"""Prometheus metrics: requests by route and status, their latency, the connection pool.
+"""Prometheus metrics: requests by route and status, their latency, the connection pool and
+the read replicas' lag.
 
 The route is the path template (`/events/{event_id:int}`), never the raw path, so a client
 cannot grow the label set. With PROMETHEUS_MULTIPROC_DIR set (several worker processes),
@@ -6,6 +7,7 @@ the prometheus_client library keeps each process's values in that directory and 
 sums them; otherwise /metrics is this process's.
 """
 
+import math
 import os
 import time
 from collections.abc import Iterator
@@ -23,6 +25,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.store.replicas import ReadRouting
 
 REQUESTS = Counter(
     "frontline_requests", "HTTP requests answered", ["method", "route", "status"]
@@ -83,13 +87,38 @@ class PoolCollector(Collector):
         yield family
 
 
-def exposition(engine: AsyncEngine) -> tuple[bytes, str]:
+class ReplicaCollector(Collector):
+    """Each read replica at its last check: its lag, and whether it gets reads."""
+
+    def __init__(self, routing: ReadRouting) -> None:
+        self.routing = routing
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        lag = GaugeMetricFamily(
+            "frontline_db_replica_lag_seconds",
+            "How far each read replica is behind the primary (NaN: not known)",
+            labels=["replica"],
+        )
+        serving = GaugeMetricFamily(
+            "frontline_db_replica_serving",
+            "1 while a read replica is healthy and gets reads, else 0",
+            labels=["replica", "state"],
+        )
+        for replica in self.routing.replicas:
+            lag.add_metric([replica.name], math.nan if replica.lag_s is None else replica.lag_s)
+            serving.add_metric([replica.name, replica.state], int(replica.state == "healthy"))
+        yield lag
+        yield serving
+
+
+def exposition(engine: AsyncEngine, routing: ReadRouting) -> tuple[bytes, str]:
     """The metrics text and its media type: the requests (of every worker process with
-    PROMETHEUS_MULTIPROC_DIR, else of this one), then this process's pool."""
+    PROMETHEUS_MULTIPROC_DIR, else of this one), then this process's pool and replicas."""
     requests: CollectorRegistry = REGISTRY
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         requests = CollectorRegistry()
         multiprocess.MultiProcessCollector(requests)  # type: ignore[no-untyped-call]
     pool = CollectorRegistry()
     pool.register(PoolCollector(engine))
+    pool.register(ReplicaCollector(routing))
     return generate_latest(requests) + generate_latest(pool), CONTENT_TYPE_LATEST

@@ -25,7 +25,14 @@ def test_ready_reports_the_migration_head(seeded_url: str) -> None:
     with client_for(seeded_url) as client:
         response = client.get("/ready")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "migration": head_revision()}
+    port = seeded_url.split("@127.0.0.1:")[1].split("/")[0]
+    assert response.json() == {
+        "status": "ready",
+        "migration": head_revision(),
+        "databases": [
+            {"role": "primary", "name": f"127.0.0.1:{port}/frontline_seeded", "state": "healthy"}
+        ],
+    }
 
 
 def test_ready_is_503_when_the_schema_is_missing(cluster: object, fresh_url: str) -> None:

@@ -1,18 +1,18 @@
 """/health and /ready: liveness of the process, readiness of the database."""
 
 import logging
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.domain.errors import ServiceUnavailable
 from app.store import repository
-from app.store.engine import get_engine, pooler_hint
+from app.store.engine import pooler_hint
 from app.store.migrate import head_revision
 from app.web.metrics import exposition
 from app.web.params.common import forbid_unknown_params
+from app.web.routers.deps import Primary
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"], dependencies=[Depends(forbid_unknown_params)])
@@ -26,9 +26,12 @@ async def health() -> dict[str, str]:
 @router.get(
     "/ready",
     summary="The database answers and its schema is at the migration head",
+    description="`databases` lists the primary and each read replica with its state "
+    "(`healthy`, `lagging`, `disconnected`, `down`, `not-a-standby`, or `unknown` before its "
+    "first check), its lag in seconds and the log position it has replayed.",
     responses={503: {"description": "Database unreachable or not migrated"}},
 )
-async def ready(engine: Annotated[AsyncEngine, Depends(get_engine)]) -> dict[str, Any]:
+async def ready(request: Request, engine: Primary) -> dict[str, Any]:
     try:
         current = await repository.fetch_scalar(
             engine, text("SELECT version_num FROM alembic_version")
@@ -41,16 +44,18 @@ async def ready(engine: Annotated[AsyncEngine, Depends(get_engine)]) -> dict[str
     head = head_revision()
     if current != head:
         raise ServiceUnavailable(f"The schema is at {current}, the code expects {head}.")
-    return {"status": "ready", "migration": current}
+    # Replicas only add capacity: one that is down or behind is skipped, not a reason to stop.
+    return {"status": "ready", "migration": current,
+            "databases": request.app.state.reads.report()}  # fmt: skip
 
 
 @router.get(
     "/metrics",
-    summary="Prometheus metrics: requests by route and status, latency, the connection pool",
+    summary="Prometheus metrics: requests by route and status, latency, the pool, replica lag",
     response_class=Response,
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
                      "description": "The Prometheus text format"}},
 )  # fmt: skip
-async def metrics(engine: Annotated[AsyncEngine, Depends(get_engine)]) -> Response:
-    body, media_type = exposition(engine)
+async def metrics(request: Request, engine: Primary) -> Response:
+    body, media_type = exposition(engine, request.app.state.reads)
     return Response(body, media_type=media_type, headers={"Cache-Control": "no-store"})

@@ -16,9 +16,10 @@ from app.ingest.event_rows import ImportFileError
 from app.ingest.events import import_events
 from app.ingest.mappings import MappingError, load_mapping, shipped_mappings
 from app.web.auth import Writer
+from app.web.consistency import written
 from app.web.params.common import forbid_unknown_params
 from app.web.problems import PayloadTooLarge
-from app.web.routers.deps import AppSettings, Engine
+from app.web.routers.deps import AppSettings, Primary
 
 router = APIRouter(tags=["writes"], dependencies=[Depends(forbid_unknown_params)])
 
@@ -75,7 +76,7 @@ async def _save_body(request: Request, limit: int) -> Path:
 )
 async def post_import(
     request: Request,
-    engine: Engine,
+    engine: Primary,
     settings: AppSettings,
     who: Writer,
     dataset: Annotated[
@@ -139,4 +140,4 @@ async def post_import(
                     for r in report.rejected],
             extra={"report": body},
         )  # fmt: skip
-    return JSONResponse(body)
+    return JSONResponse(body, headers=await written(engine))

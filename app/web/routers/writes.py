@@ -19,9 +19,10 @@ from app.domain.parsing import ENTITY_TAGS_PATTERN
 from app.services import history, reads, writes
 from app.services.writes import Written
 from app.web.auth import Reader, Writer
+from app.web.consistency import written
 from app.web.params.common import forbid_unknown_params
 from app.web.problems import PreconditionRequired, UnsupportedMediaType
-from app.web.routers.deps import Engine
+from app.web.routers.deps import Primary
 
 router = APIRouter(tags=["writes"], dependencies=[Depends(forbid_unknown_params)])
 
@@ -89,10 +90,10 @@ async def json_only(request: Request) -> None:
         raise UnsupportedMediaType(f"Send JSON ({', '.join(JSON_TYPES)}), not {media!r}.")
 
 
-async def _written(request: Request, engine: Engine, done: Written, status: int) -> Response:
+async def _written(request: Request, engine: Primary, done: Written, status: int) -> Response:
     """The event as it is now, with its new ETag (and Location for a creation)."""
     feature, version = await reads.event_feature(engine, done.id)
-    headers = {"ETag": f'"{version}"', "Cache-Control": "no-store"}
+    headers = {"ETag": f'"{version}"', "Cache-Control": "no-store", **await written(engine)}
     if status == 201:  # the item's URL in the API it was created through (QGIS reads it)
         ogc = request.url.path.startswith("/collections/")
         item = (
@@ -136,7 +137,7 @@ CREATE_EXAMPLE = {
 )
 async def create_event(
     request: Request,
-    engine: Engine,
+    engine: Primary,
     who: Writer,
     body: Annotated[EventCreate, Body(examples=[CREATE_EXAMPLE])],
 ) -> Response:
@@ -162,7 +163,7 @@ async def create_event(
 )
 async def replace_event(
     request: Request,
-    engine: Engine,
+    engine: Primary,
     who: Writer,
     event_id: EventId,
     expected: IfMatch,
@@ -202,7 +203,7 @@ PATCH_BODY = {
     openapi_extra={"requestBody": PATCH_BODY},
 )
 async def patch_event(
-    request: Request, engine: Engine, who: Writer, event_id: EventId, expected: IfMatch
+    request: Request, engine: Primary, who: Writer, event_id: EventId, expected: IfMatch
 ) -> Response:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in (MERGE_PATCH, "application/json"):
@@ -232,10 +233,10 @@ async def patch_event(
     responses=WRITE_ERRORS,
 )
 async def delete_event(
-    engine: Engine, who: Writer, event_id: EventId, expected: IfMatch
+    engine: Primary, who: Writer, event_id: EventId, expected: IfMatch
 ) -> Response:
     done = await writes.set_deleted(engine, event_id, True, expected, who)
-    return Response(status_code=204, headers={"ETag": f'"{done.version}"'})
+    return Response(status_code=204, headers={"ETag": f'"{done.version}"', **await written(engine)})
 
 
 @router.post(
@@ -246,7 +247,7 @@ async def delete_event(
     responses=WRITE_ERRORS,
 )
 async def restore_event(
-    request: Request, engine: Engine, who: Writer, event_id: EventId, expected: IfMatch
+    request: Request, engine: Primary, who: Writer, event_id: EventId, expected: IfMatch
 ) -> Response:
     done = await writes.set_deleted(engine, event_id, False, expected, who)
     return await _written(request, engine, done, 200)
@@ -263,7 +264,7 @@ async def restore_event(
 )
 async def cite_source(
     request: Request,
-    engine: Engine,
+    engine: Primary,
     who: Writer,
     event_id: EventId,
     expected: IfMatch,
@@ -275,13 +276,13 @@ async def cite_source(
 
 @router.get("/events/{event_id:int}/history", summary="Every revision of an event, with diffs")
 async def event_history(
-    request: Request, engine: Engine, _who: Reader, event_id: EventId
+    request: Request, engine: Primary, _who: Reader, event_id: EventId
 ) -> dict[str, Any]:
     return await history.event_history(engine, event_id, str(request.base_url).rstrip("/"))
 
 
 @router.get("/sources", summary="Every source, with how many citations it has")
-async def list_sources(engine: Engine, _who: Reader) -> dict[str, Any]:
+async def list_sources(engine: Primary, _who: Reader) -> dict[str, Any]:
     return {"sources": await reads.sources(engine)}
 
 
@@ -292,9 +293,9 @@ async def list_sources(engine: Engine, _who: Reader) -> dict[str, Any]:
     responses={409: {"description": "The slug is taken"}, **WRITE_ERRORS},
     dependencies=[Depends(json_only)],
 )
-async def create_source(engine: Engine, _who: Writer, body: SourceCreate) -> Response:
+async def create_source(engine: Primary, _who: Writer, body: SourceCreate) -> Response:
     slug = await writes.create_source(engine, body)
     return Response(
         json.dumps({"slug": slug}), status_code=201, media_type="application/json",
-        headers={"Location": f"/sources#{slug}"},
+        headers={"Location": f"/sources#{slug}", **await written(engine)},
     )  # fmt: skip
