@@ -15,8 +15,27 @@ def asyncpg_url(url: str) -> str:
     """Accept the usual postgres:// spellings and point them at the asyncpg driver."""
     for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+asyncpg://" + url[len(prefix) :]
+            return "postgresql+asyncpg://" + _hosts_as_parameters(url[len(prefix) :])
     return url
+
+
+def _with_port(host: str) -> str:
+    """libpq's default port where a host has none (SQLAlchemy needs every host's)."""
+    bracketed = host.startswith("[")
+    has_port = "]:" in host if bracketed else ":" in host
+    return host if has_port else f"{host}:5432"
+
+
+def _hosts_as_parameters(rest: str) -> str:
+    """libpq's several hosts (`user@a:5432,b:5432/db`) in the form SQLAlchemy reads for
+    asyncpg (`user@/db?host=a:5432&host=b:5432`); any other URL unchanged."""
+    location, _, path = rest.partition("/")
+    userinfo, at, hosts = location.rpartition("@")
+    if "," not in hosts:
+        return rest
+    database, question, query = path.partition("?")
+    listed = "&".join(f"host={_with_port(host)}" for host in hosts.split(",") if host)
+    return f"{userinfo}{at}/{database}?{listed}{'&' + query if question and query else ''}"
 
 
 def resolve_database_url(settings: Settings) -> str:

@@ -42,7 +42,8 @@ _STANDBY_STATE = text(
 )
 NOT_A_STANDBY = ("FRONTLINE_READ_DATABASE_URLS names %s, which is not a standby "
                  "(pg_is_in_recovery() is false): it gets no reads")  # fmt: skip
-_LSN = re.compile(r"[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}")
+LSN_PATTERN = "^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$"
+_LSN = re.compile(LSN_PATTERN)
 # After a commit: a position at or past the commit's record, which a standby must replay.
 COMMIT_POSITION = text("SELECT pg_current_wal_insert_lsn()::text")
 

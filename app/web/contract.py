@@ -27,6 +27,7 @@ from app.domain.parsing import (
 from app.domain.vocab import EventType, PlaceKind, Verification, values
 from app.settings import Settings
 from app.store.queries.events import EVENT_PROPERTY_NAMES, EVENT_SORTABLE
+from app.store.replicas import LSN_PATTERN
 from app.web.params.common import MAX_RADIUS_KM
 
 TEXT = SOME_TEXT
@@ -87,6 +88,7 @@ HEADER_SCHEMAS: dict[str, tuple[dict[str, Any], str]] = {
         " A malformed value is a 400; a well-formed one that is not the event's "
         "current ETag is a 412.",
     ),
+    "Frontline-Consistency": ({"pattern": LSN_PATTERN}, " Anything else is a 400."),
 }
 
 SCHEMAS = {"query": QUERY_SCHEMAS, "header": HEADER_SCHEMAS}  # by where a parameter is
