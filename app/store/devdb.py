@@ -213,11 +213,11 @@ def _wait_ready(bindir: Path, cluster: Cluster, seconds: float = 30.0) -> None:
             time.sleep(0.2)
 
 
-def stop(base_dir: Path) -> None:
-    """Fast shutdown; nothing to do when it is not running."""
+def stop(base_dir: Path, mode: str = "fast") -> None:
+    """Shut down (``mode`` "immediate": as if the host died); nothing to do when stopped."""
     base_dir = base_dir.resolve()
     if is_running(base_dir):
-        _run([str(find_bindir() / "pg_ctl"), "-D", str(_paths(base_dir)[0]), "-m", "fast",
+        _run([str(find_bindir() / "pg_ctl"), "-D", str(_paths(base_dir)[0]), "-m", mode,
               "-w", "stop"])  # fmt: skip
 
 
