@@ -24,6 +24,7 @@ from app.web.problems import install_error_handlers
 from app.web.routers import events, feeds, health, imports, ogc, places, webmap, writes
 from app.web.routers import stats as stats_api
 from app.web.routers import tiles as tiles_api
+from app.web.views import CHANGES_BEFORE
 
 DESCRIPTION = """
 Dated conflict events tied to named places, with every source, its stance and a verification
@@ -68,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
         allow_headers=["*"],
-        expose_headers=["ETag", "Link", "Location", CONSISTENCY],
+        expose_headers=["ETag", "Link", "Location", CONSISTENCY, CHANGES_BEFORE],
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
                        exempt=("/imports",))  # fmt: skip

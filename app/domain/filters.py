@@ -94,6 +94,10 @@ class EventFilter:
     actors: tuple[str, ...] = ()
     min_fatalities: int | None = None
     updated_since: datetime | None = None
+    # The change feed by transaction (app.store: events.change_xid): written by a transaction
+    # id at or above `changes_after` and below `changes_before`.
+    changes_after: int | None = None
+    changes_before: int | None = None
     include_deleted: bool = False
     text: str | None = None
     cql: CqlFilter | None = None  # a CQL2 `filter`, checked against the queryables

@@ -17,7 +17,7 @@ from app.domain.pages import FeaturePage, build_joined_page, build_page
 from app.geo.catalog import Extent
 from app.services.gazetteer import resolve_place, resolve_region, search_places
 from app.store import repository
-from app.store.queries import asof, shapes
+from app.store.queries import asof, event_filters, shapes
 from app.store.queries import events as event_sql
 from app.store.queries import places as place_sql
 from app.store.queries.shapes import Kind
@@ -34,6 +34,17 @@ async def resolve_filter(engine: AsyncEngine, f: EventFilter) -> EventFilter:
         region = await resolve_region(engine, f.within, "within")
         f = replace(f, within_place_id=region.id)
     return f
+
+
+async def bounded_feed(engine: AsyncEngine, query: EventQuery) -> EventQuery:
+    """A change-feed query (`changes_after`) given its upper bound when it has none: the
+    oldest transaction still running, read before the page, so every change below it has
+    committed (or never will) by the time the page is read."""
+    f = query.filter
+    if f.changes_after is None or f.changes_before is not None:
+        return query
+    horizon = int(await repository.fetch_scalar(engine, event_filters.CHANGE_HORIZON))
+    return replace(query, filter=replace(f, changes_before=horizon))
 
 
 async def event_page(engine: AsyncEngine, query: EventQuery, kind: Kind) -> FeaturePage:

@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
+from starlette.datastructures import URL
 
 from app.domain.pages import FeaturePage
 from app.web import html, output
@@ -81,10 +82,15 @@ def page_response(
     title: str,
     max_age: int,
     csv_header: Sequence[str] | None = None,
+    url: URL | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response:
-    """A page in any format, with self/next/prev links (body and Link header) and an ETag."""
-    links = page_links(request.url, page, MEDIA_TYPES[fmt].split(";")[0])
-    headers = {"Link": header} if (header := link_header(links)) else {}
+    """A page in any format, with self/next/prev links (body and Link header) and an ETag;
+    the links are ``url``'s (default: the request's), ``headers`` are added."""
+    links = page_links(url or request.url, page, MEDIA_TYPES[fmt].split(";")[0])
+    headers = dict(headers or {})
+    if header := link_header(links):
+        headers["Link"] = header
     if fmt is Format.HTML:
         parts = [fmt.value, *page.features, str(page.next_cursor), str(page.number_matched)]
 

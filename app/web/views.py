@@ -18,13 +18,21 @@ from app.store.queries.shapes import Kind
 from app.web import output, responses
 from app.web.formats import Format
 
+# A change-feed page's upper bound: the next poll's `changes_after`.
+CHANGES_BEFORE = "Frontline-Changes-Before"
+
 
 async def events_page(
     request: Request, engine: AsyncEngine, query: EventQuery, fmt: Format, settings: Settings
 ) -> Response:
     flat = fmt is Format.CSV
     kind = Kind.CSV if flat else Kind.JOINED if fmt is Format.GEOJSON else Kind.ROWS
+    query = await reads.bounded_feed(engine, query)
     page = await reads.event_page(engine, query, kind)
+    url, headers = request.url, {}
+    if (horizon := query.filter.changes_before) is not None:  # every page of a poll keeps it
+        url = url.include_query_params(changes_before=horizon)
+        headers[CHANGES_BEFORE] = str(horizon)
     return responses.page_response(
         request,
         page,
@@ -32,6 +40,8 @@ async def events_page(
         title="Events",
         max_age=settings.cache_max_age,
         csv_header=reads.csv_header(query) if flat else None,
+        url=url,
+        headers=headers,
     )
 
 

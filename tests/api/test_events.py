@@ -320,8 +320,9 @@ def problem(response: object) -> dict[str, object]:
         (
             "colour=red",
             "colour",
-            "unknown query parameter; this endpoint accepts: actor, as_of, bbox, count, cursor, "
-            "dataset, datetime, event_type, external_id, f, filter, filter-crs, filter-lang, "
+            "unknown query parameter; this endpoint accepts: actor, as_of, bbox, changes_after, "
+            "changes_before, count, cursor, dataset, datetime, event_type, external_id, f, "
+            "filter, filter-crs, filter-lang, "
             "include_deleted, limit, min_fatalities, near, place, properties, q, radius, sortby, "
             "source, updated_since, verification, within",
         ),

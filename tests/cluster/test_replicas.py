@@ -14,10 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from fastapi.testclient import TestClient
 
 from app.store import devdb, migrate
+from app.store.engine import asyncpg_url
+from tests.api.test_change_feed import SLOW_EDIT, poll
 from tests.api.test_imports import ACLED, acled_csv
 from tests.api.test_writes import _prepare
 from tests.conftest import client_for, free_port
@@ -224,3 +227,36 @@ def test_a_url_that_is_no_standby_is_refused_reads_and_logged(
         assert "no-standby" in listed(client)
     assert state["state"] == "not-a-standby"
     assert any("which is not a standby" in r.getMessage() for r in caplog.records)
+
+
+def test_the_change_feed_on_a_replica_never_skips_a_long_transaction(pair: Pair) -> None:
+    with replica_client(pair, max_replica_lag_s=300) as client:
+        wait_until(client, lambda s: s["state"] == "healthy")
+        slow_id, fast_id = sorted(f["id"] for f in client.get("/events?limit=2").json()["features"])
+        _, token = poll(client, 0)
+        writer = {"Authorization": f"Bearer {pair.keys['writer']}",
+                  "Content-Type": "application/merge-patch+json"}  # fmt: skip
+
+        async def race() -> tuple[list[int], list[int]]:
+            slow = await asyncpg.connect(asyncpg_url(pair.url).replace("+asyncpg", ""))
+            try:
+                transaction = slow.transaction()
+                await transaction.start()
+                await slow.execute(SLOW_EDIT, slow_id)
+                edit = {"title": "Fast edit"}
+                path = f"/events/{fast_id}"
+                fast = await asyncio.to_thread(client.patch, path, json=edit, headers=writer)
+                # The replica has the fast commit, and still no poll there returns it.
+                await asyncio.to_thread(wait_until, client, caught_up(fast.headers[TOKEN]))
+                during, _ = await asyncio.to_thread(poll, client, token)
+                await transaction.commit()
+            finally:
+                await slow.close()
+            deadline = time.monotonic() + 20
+            while not (after := (await asyncio.to_thread(poll, client, token))[0]):
+                assert time.monotonic() < deadline, "the replica never showed the changes"
+            return during, after
+
+        during, after = asyncio.run(race())
+    assert during == []
+    assert sorted(after) == sorted([slow_id, fast_id])  # both at once, the slow one included

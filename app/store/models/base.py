@@ -11,7 +11,9 @@ from sqlalchemy import (
     func,
     literal_column,
 )
+from sqlalchemy.dialects.postgresql import base as postgresql_base
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import UserDefinedType
 
 from app.domain.vocab import values
 
@@ -49,6 +51,19 @@ def created_at() -> Mapped[datetime]:
 
 def updated_at() -> Mapped[datetime]:
     return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class XID8(UserDefinedType[int]):
+    """PostgreSQL's 64-bit transaction id (asyncpg reads and sends it as an int)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: object) -> str:
+        return "xid8"
+
+
+# So that reflection (and Alembic's comparison of models and migrations) reads it back.
+postgresql_base.ischema_names["xid8"] = XID8
 
 
 DURING = (

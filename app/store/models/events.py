@@ -29,6 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.domain.vocab import EventType, LocationPrecision, Stance, TimePrecision, Verification
 from app.store.models.base import (
     DURING,
+    XID8,
     Base,
     created_at,
     lonlat_in_range,
@@ -62,6 +63,7 @@ class Event(Base):
         Index("ix_events_occurred_at_id", "occurred_at", "id"),
         Index("ix_events_place_id", "place_id"),
         Index("ix_events_updated_at", "updated_at"),
+        Index("ix_events_change_xid", "change_xid"),
         Index("ix_events_time_end", text("upper(during)")),
         # Text search over title + description; the expression is app.store.queries.events'.
         Index(
@@ -104,6 +106,9 @@ class Event(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The GeoJSON Feature text pages serve (kept by triggers, migration 0009; never loaded).
     feature: Mapped[str] = mapped_column(Text, deferred=True)
+    # The transaction that last wrote it (migration 0015): the change feed's order. Rows older
+    # than the column read 1.
+    change_xid: Mapped[int] = mapped_column(XID8, server_default=text("pg_current_xact_id()"))
 
 
 class EventSource(Base):

@@ -12,7 +12,7 @@ start and event).
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Select, bindparam, cast, select, text
+from sqlalchemy import DateTime, Select, bindparam, cast, null, select, text
 from sqlalchemy.sql.selectable import CTE
 
 from app.store.models import Event, EventRevision
@@ -36,12 +36,19 @@ def _instant(instant: datetime) -> Any:
     return bindparam("as_of", instant, type_=DateTime(timezone=True))
 
 
+def _column_then(column: Any) -> Any:
+    """An events column as history keeps it; NULL for one it does not (change_xid: the change
+    feed reads the present only)."""
+    if column.name == "id":
+        return revisions.c.event_id
+    if column.name in revisions.c:
+        return revisions.c[column.name]
+    return cast(null(), column.type)
+
+
 def _events_then(instant: datetime) -> CTE:
     """The version of each event valid at ``instant``, with the events table's columns."""
-    columns = [
-        (revisions.c.event_id if name == "id" else revisions.c[name]).label(name)
-        for name in (column.name for column in Event.__table__.c)
-    ]
+    columns = [_column_then(column).label(column.name) for column in Event.__table__.c]
     # Cast, so that `valid @> instant` is range-contains-element however it is rendered.
     instant_then = cast(_instant(instant), DateTime(timezone=True))
     valid_then = revisions.c.valid.op("@>", is_comparison=True)(instant_then)

@@ -22,6 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.domain.filters import EventFilter, Interval
 from app.store.models import Event, EventSource, Place, Source
+from app.store.models.base import XID8
 from app.store.queries.common import (
     bbox_clause,
     bbox_values,
@@ -98,11 +99,27 @@ def event_conditions(f: EventFilter) -> list[ColumnElement[bool]]:
         clauses.append(e.place_id.in_(descendant_ids(f.place_ids)))
     if f.min_fatalities is not None:
         clauses.append(e.fatalities >= bindparam("min_fatalities", f.min_fatalities, Integer))
-    if f.updated_since is not None:
-        clauses.append(e.updated_at > ts(f.updated_since, "updated_since"))
     if f.cql is not None:
         clauses.append(cql_condition(f.cql)[0])
-    return clauses + _origin_conditions(f) + _relation_conditions(f)
+    return clauses + _change_conditions(f) + _origin_conditions(f) + _relation_conditions(f)
+
+
+# Every transaction below this id has finished: a change feed that stops here has nothing
+# left to come below it (a replica answers it from the transactions it has replayed).
+CHANGE_HORIZON = select(func.pg_snapshot_xmin(func.pg_current_snapshot()))
+
+
+def _change_conditions(f: EventFilter) -> list[ColumnElement[bool]]:
+    """The change feeds: by time stamp, or by writing transaction between two tokens."""
+    e = events.c
+    clauses: list[ColumnElement[bool]] = []
+    if f.updated_since is not None:
+        clauses.append(e.updated_at > ts(f.updated_since, "updated_since"))
+    if f.changes_after is not None:
+        clauses.append(e.change_xid >= bindparam("changes_after", f.changes_after, XID8))
+    if f.changes_before is not None:
+        clauses.append(e.change_xid < bindparam("changes_before", f.changes_before, XID8))
+    return clauses
 
 
 def _origin_conditions(f: EventFilter) -> list[ColumnElement[bool]]:
@@ -159,6 +176,7 @@ def event_values(f: EventFilter) -> dict[str, Any]:
                    "datasets": f.datasets}  # fmt: skip
     values |= {name: list(items) for name, items in named_lists.items() if items}
     named = {"min_fatalities": f.min_fatalities, "updated_since": f.updated_since,
+             "changes_after": f.changes_after, "changes_before": f.changes_before,
              "within_place_id": f.within_place_id, "text": f.text,
              "external_id": f.external_id}  # fmt: skip
     values |= {name: value for name, value in named.items() if value is not None}

@@ -68,7 +68,7 @@ Slices = tuple[list[datetime | None], list[datetime | None]]
 # Filters that another index answers better than the box does (a place's descendants, a
 # region, a circle, citations, actors, text, a change feed): those pages keep their plans.
 _OTHER_INDEXES = ("place_ids", "within_place_id", "near", "sources", "actors", "text",
-                  "updated_since", "external_id")  # fmt: skip
+                  "updated_since", "changes_after", "changes_before", "external_id")  # fmt: skip
 
 
 def applies(f: EventFilter, page: Page) -> bool:

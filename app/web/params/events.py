@@ -116,6 +116,25 @@ class EventFilterParams(BaseModel):
         description="Change feed: events changed after this RFC 3339 instant.",
         examples=["2025-03-20T00:00:00Z"],
     )
+    changes_after: int | None = Field(
+        None,
+        ge=0,
+        le=2**63 - 1,
+        description="Change feed that never skips: events written by transactions from this "
+        "token on (0: from the start). The answer holds every such change below the token in "
+        "its `Frontline-Changes-Before` header (its links carry it as `changes_before`); poll "
+        "next with `changes_after` set to that token.",
+        examples=[0],
+    )
+    changes_before: int | None = Field(
+        None,
+        ge=1,
+        le=2**63 - 1,
+        description="Events written by transactions below this token: the upper bound a "
+        "change-feed answer chose, which its `next` links carry. History keeps no transaction "
+        "ids, so with `as_of` the change feed matches nothing.",
+        examples=[1000],
+    )
     include_deleted: bool = Field(
         False,
         description="Also return deleted events, as tombstones (id, `deleted_at`, `version`).",
@@ -211,6 +230,8 @@ def filter_of(p: EventFilterParams) -> EventFilter:
         updated_since=parse_instant(p.updated_since, "updated_since")
         if p.updated_since is not None
         else None,
+        changes_after=p.changes_after,
+        changes_before=p.changes_before,
         include_deleted=p.include_deleted,
         text=non_empty_text(p.q, "q"),
         cql=cql,
