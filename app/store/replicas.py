@@ -14,8 +14,7 @@ import asyncio
 import itertools
 import logging
 import re
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
@@ -77,7 +76,6 @@ class Replica:
     state: str = "unknown"  # healthy | lagging | disconnected | down | not-a-standby | unknown
     lag_s: float | None = None
     replayed: int = 0
-    checked_at: float = field(default=0.0)
 
     def report(self) -> dict[str, object]:
         return {
@@ -113,10 +111,11 @@ class ReadRouting:
     def __init__(self, primary: AsyncEngine, settings: Settings) -> None:
         self.primary, self.max_lag_s = primary, settings.max_replica_lag_s
         self.replicas: list[Replica] = []
-        for url in settings.read_database_urls:
-            replica = Replica(database_name(asyncpg_url(url)), primary)
+        for given in settings.read_database_urls:
+            url = asyncpg_url(given)
+            replica = Replica(database_name(url), primary)  # its own engine just below
             fallback = _ToPrimary(primary, replica)
-            engine = make_engine(asyncpg_url(url), settings)
+            engine = make_engine(url, settings)
             replica.engine = engine.execution_options(**{repository.FALLBACK: fallback})
             self.replicas.append(replica)
         self._turns = itertools.count()
@@ -146,8 +145,6 @@ class ReadRouting:
             replica.lag_s = None
             replica.set_state("down", f"{error!r:.200}; reads go elsewhere")
             return
-        finally:
-            replica.checked_at = time.monotonic()
         if not row.standby:
             replica.lag_s = None
             if replica.state != "not-a-standby":

@@ -38,22 +38,20 @@ T = TypeVar("T")
 
 
 async def _read(engine: AsyncEngine, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-    """A read, on the primary instead when a replica's engine cannot serve it."""
+    return await _or_on_primary(engine, lambda chosen: _read_retrying(chosen, work))
+
+
+async def _or_on_primary(engine: AsyncEngine, attempt: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """``attempt`` on ``engine``; on the primary instead when it is a replica's engine that
+    cannot serve it."""
     try:
-        return await _read_retrying(engine, work)
+        return await attempt(engine)
     except Exception as error:
-        primary = _fallback_for(engine, error)
-        if primary is None:
+        fallback: Fallback | None = engine.get_execution_options().get(FALLBACK)
+        if fallback is None or not replica_cannot_serve(error):
             raise
-    return await _read_retrying(primary, work)
-
-
-def _fallback_for(engine: AsyncEngine, error: BaseException) -> AsyncEngine | None:
-    fallback: Fallback | None = engine.get_execution_options().get(FALLBACK)
-    if fallback is None or not replica_cannot_serve(error):
-        return None
-    fallback.failed(error)
-    return fallback.primary
+        fallback.failed(error)
+    return await attempt(fallback.primary)
 
 
 async def _read_retrying(engine: AsyncEngine, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
@@ -205,13 +203,7 @@ async def stream_rows(
     The first batch is fetched before this returns: a bad statement or a dead database
     fails here, while an error response can still be sent.
     """
-    try:
-        return await _first_batch(engine, stmt, chunk_rows)
-    except Exception as error:
-        primary = _fallback_for(engine, error)
-        if primary is None:
-            raise
-    return await _first_batch(primary, stmt, chunk_rows)
+    return await _or_on_primary(engine, lambda chosen: _first_batch(chosen, stmt, chunk_rows))
 
 
 async def _first_batch(

@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 
 from app.store import devdb, migrate
 from app.store.engine import asyncpg_url
+from app.store.replicas import parse_lsn
 from tests.api.test_change_feed import SLOW_EDIT, poll
 from tests.api.test_imports import ACLED, acled_csv
 from tests.api.test_writes import _prepare
@@ -92,11 +93,6 @@ def wait_until(client: TestClient, done: Callable[[dict[str, Any]], bool]) -> di
     return state
 
 
-def lsn(text: str) -> int:
-    high, low = text.split("/")
-    return (int(high, 16) << 32) | int(low, 16)
-
-
 def create(client: TestClient, pair: Pair, external_id: str) -> tuple[int, str]:
     """A new event in dataset `replicated`: its id and the write's token."""
     answer = client.post("/events", json={**EVENT, "dataset": "replicated",
@@ -115,7 +111,9 @@ def listed(client: TestClient, token: str | None = None) -> list[str]:
 
 
 def caught_up(token: str) -> Callable[[dict[str, Any]], bool]:
-    return lambda s: s["state"] == "healthy" and lsn(s["replayed"] or "0/0") >= lsn(token)
+    return lambda s: (
+        s["state"] == "healthy" and parse_lsn(s["replayed"] or "0/0") >= parse_lsn(token)
+    )
 
 
 def test_reads_go_to_the_replica_and_a_token_reads_your_write(pair: Pair) -> None:
@@ -168,7 +166,7 @@ def test_every_write_answers_with_a_token(pair: Pair) -> None:
     assert len(rows) == len(ACLED)
     tokens = [created] + [a.headers[TOKEN] for a in (patched, deleted, imported)]
     assert [patched.status_code, deleted.status_code] == [200, 204]
-    assert [lsn(t) for t in tokens] == sorted(lsn(t) for t in tokens)
+    assert [parse_lsn(t) for t in tokens] == sorted(parse_lsn(t) for t in tokens)
     assert len(set(tokens)) == 4
 
 
