@@ -21,7 +21,18 @@ from app.web.contract import openapi_document
 from app.web.limits import BodySizeLimit
 from app.web.metrics import RequestMetrics
 from app.web.problems import install_error_handlers
-from app.web.routers import events, feeds, health, imports, ogc, places, webmap, writes
+from app.web.routers import (
+    events,
+    feeds,
+    health,
+    imports,
+    matches,
+    merges,
+    ogc,
+    places,
+    webmap,
+    writes,
+)
 from app.web.routers import stats as stats_api
 from app.web.routers import tiles as tiles_api
 from app.web.views import CHANGES_BEFORE
@@ -77,8 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Data reads need a read key only when FRONTLINE_REQUIRE_READ_KEY is set (see app.web.auth);
     # writes check their own scope; health, docs and the map page stay open.
     read_guard = [Depends(require(Scope.READ))]
-    guarded = (ogc, events, places, tiles_api, stats_api, feeds)
-    open_to_all = (health, writes, imports, webmap)
+    guarded = (ogc, events, places, tiles_api, stats_api, feeds, matches)
+    open_to_all = (health, writes, merges, imports, webmap)
     for module in guarded:
         app.include_router(module.router, dependencies=read_guard)
     for module in open_to_all:

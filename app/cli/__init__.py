@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from app.cli import data, sync
+from app.cli import data, matches, sync
 from app.domain.errors import FrontlineError
 from app.domain.filters import DEFAULT_EVENT_SORT, EventFilter, EventQuery, Page
 from app.domain.parsing import parse_bbox, parse_csv_list, parse_datetime
@@ -265,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.set_defaults(func=cmd_places_import)
     data.add_parsers(sub)
     sync.add_parser(sub)
+    matches.add_parser(sub)
     return parser
 
 

@@ -87,6 +87,9 @@ Instant = Annotated[AwareDatetime, BeforeValidator(_text_only), AfterValidator(_
 PlaceId = Annotated[int, BeforeValidator(_not_boolean)]
 # Bounds before the validator, so the JSON schema states them (minimum, maximum).
 Fatalities = Annotated[int, Interval(ge=0, le=10_000_000), BeforeValidator(_not_boolean)]
+# An event named in a body: JSON-safe integers (2^53), as every JSON client can send them.
+EventRef = Annotated[int, Interval(ge=1, le=2**53 - 1), BeforeValidator(_not_boolean)]
+Version = Annotated[int, Interval(ge=1, le=2**31 - 1), BeforeValidator(_not_boolean)]
 
 
 class Strict(BaseModel):
@@ -120,6 +123,17 @@ class CitationBody(Strict):
     url: Url | None = Field(default=None, examples=["https://www.understandingwar.org/"])
     published_at: Instant | None = None
     excerpt: LongText | None = None
+
+
+class MergeBody(Strict):
+    """The event to merge into the one named in the path."""
+
+    event: EventRef = Field(description="The other event's id.", examples=[12])
+    version: Version | None = Field(
+        default=None,
+        description="The other event's current version (its ETag's number); "
+        "when given, the merge is refused (412) if it changed since.",
+    )
 
 
 class EventUpdate(Strict):

@@ -78,6 +78,22 @@ class NotFound(FrontlineError):
     title = "Not found"
 
 
+class MergedAway(FrontlineError):
+    """The event was merged into another: its reports now live on ``survivor``."""
+
+    code = "merged"
+    title = "Merged into another event"
+
+    def __init__(self, event_id: int, survivor: int) -> None:
+        super().__init__(
+            f"Event {event_id} was merged into event {survivor}, which has all its sources; "
+            f"POST /events/{event_id}/unmerge undoes it.",
+            extra={"merged_into": survivor},
+        )
+        self.event_id = event_id
+        self.survivor = survivor
+
+
 class Conflict(FrontlineError):
     code = "conflict"
     title = "Conflict"

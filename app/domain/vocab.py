@@ -55,6 +55,7 @@ class Verification(StrEnum):
     UNVERIFIED = "unverified"
     CLAIMED = "claimed"
     DISPUTED = "disputed"
+    CORROBORATED = "corroborated"
     CONFIRMED = "confirmed"
     REFUTED = "refuted"
 
@@ -81,6 +82,8 @@ class Operation(StrEnum):
     UPDATE = "update"
     DELETE = "delete"
     RESTORE = "restore"
+    MERGE = "merge"
+    UNMERGE = "unmerge"
 
 
 class Scope(StrEnum):

@@ -16,7 +16,7 @@ POINT_FIELDS = {
     "id": "Number: the event id (also the feature id); /events/{id} has its citations",
     "title": "String",
     "event_type": "String: battle, shelling, incursion, …",
-    "verification": "String: unverified, claimed, disputed, confirmed, refuted",
+    "verification": "String: unverified, claimed, disputed, corroborated, confirmed, refuted",
     "occurred_at": "String: RFC 3339 start (UTC)",
     "occurred_until": "String: RFC 3339 end (UTC); absent for an instant",
     "time_precision": "String: minute, hour, day, week, month, year",

@@ -15,6 +15,7 @@ from app.domain.names import fold_name
 from app.ingest.event_rows import ImportRow, RowError
 from app.ingest.places import slugify
 from app.store.revisions import record_changed_revisions
+from app.store.verification import DERIVED_VERIFICATION
 
 CHUNK_ROWS = 5_000
 MAX_REPORTED = 1_000  # rejected rows listed in a report; the count is always exact
@@ -29,6 +30,8 @@ class ImportReport:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    # Events that records of this dataset were merged into, changed because those records were.
+    survivors_updated: int = 0
     rejected_count: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
     written: bool = False
@@ -59,6 +62,7 @@ CREATE TEMP TABLE import_citations (
     published_at timestamptz, stance text, excerpt text, line int
 ) ON COMMIT DROP;
 CREATE TEMP TABLE import_changed (id bigint PRIMARY KEY, inserted boolean) ON COMMIT DROP;
+CREATE TEMP TABLE import_new_citations (id bigint) ON COMMIT DROP;
 SET LOCAL statement_timeout = 0
 """
 _DUPLICATES = """
@@ -129,11 +133,13 @@ WITH added AS (
     FROM import_citations c
     JOIN events e ON e.dataset = :dataset AND e.external_id = c.external_id
     JOIN sources src ON src.slug = c.source_slug
-    WHERE e.deleted_at IS NULL AND NOT EXISTS (
+    WHERE (e.deleted_at IS NULL OR e.merged_into IS NOT NULL) AND NOT EXISTS (
         SELECT 1 FROM event_sources x WHERE x.event_id = e.id AND x.source_id = src.id
           AND x.url IS NOT DISTINCT FROM c.url AND x.stance = c.stance)
     ORDER BY e.id, src.id, c.url, c.stance
-    RETURNING event_id
+    RETURNING id, event_id
+), noted AS (
+    INSERT INTO import_new_citations SELECT id FROM added
 ), touched AS (
     INSERT INTO import_changed SELECT DISTINCT event_id, false FROM added
     ON CONFLICT (id) DO NOTHING RETURNING id
@@ -141,16 +147,87 @@ WITH added AS (
 UPDATE events SET version = version + 1, updated_at = now()
 WHERE id IN (SELECT id FROM touched)
 """
+# A record merged into another event (app.services.merges) is still its dataset's: what the
+# dataset changes in it since its last import is changed on the survivor (the fields it
+# changed only; actors and tags are added), then the record itself takes the new values.
+_CHANGED = " OR ".join(f"s.{f} IS DISTINCT FROM t.{f}" for f in _FIELDS.split(", ") if f != "geom")
+_FOLLOW_MERGED = f"""
+WITH staged AS (
+    SELECT s.*, COALESCE(ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326),
+                         (SELECT geom FROM places WHERE id = s.place_id)) AS geom
+    FROM import_events s
+), moved AS (
+    SELECT DISTINCT ON (event_survivor(t.id)) event_survivor(t.id) AS survivor, s.*,
+           t.title AS was_title, t.description AS was_description,
+           t.event_type AS was_event_type, t.sub_event_type AS was_sub_event_type,
+           t.fatalities AS was_fatalities, t.occurred_at AS was_occurred_at,
+           t.occurred_until AS was_occurred_until, t.time_precision AS was_time_precision,
+           t.place_id AS was_place_id, t.geom AS was_geom,
+           t.location_precision AS was_location_precision
+    FROM staged s JOIN events t ON t.dataset = :dataset AND t.external_id = s.external_id
+    WHERE t.merged_into IS NOT NULL AND ({_CHANGED} OR NOT ST_Equals(s.geom, t.geom))
+    ORDER BY event_survivor(t.id), s.line DESC
+), followed AS (
+    UPDATE events v SET {
+    ", ".join(
+        f"{f} = CASE WHEN m.{f} IS DISTINCT FROM m.was_{f} THEN m.{f} ELSE v.{f} END"
+        for f in _FIELDS.split(", ")
+        if f not in ("geom", "actors", "tags")
+    )
+},
+        geom = CASE WHEN ST_Equals(m.geom, m.was_geom) THEN v.geom ELSE m.geom END,
+        actors = v.actors || ARRAY(SELECT a FROM unnest(m.actors) a WHERE a <> ALL(v.actors)),
+        tags = v.tags || ARRAY(SELECT g FROM unnest(m.tags) g WHERE g <> ALL(v.tags)),
+        version = v.version + 1, updated_at = now()
+    FROM moved m WHERE v.id = m.survivor AND v.deleted_at IS NULL
+    RETURNING v.id
+), records AS (
+    UPDATE events t SET ({_FIELDS}) = (s.title, s.description, s.event_type, s.sub_event_type,
+        s.actors, s.fatalities, s.occurred_at, s.occurred_until, s.time_precision, s.place_id,
+        s.geom, s.location_precision, s.tags), version = t.version + 1, updated_at = now()
+    FROM staged s
+    WHERE t.dataset = :dataset AND t.external_id = s.external_id AND t.merged_into IS NOT NULL
+      AND ({_CHANGED} OR NOT ST_Equals(s.geom, t.geom))
+    RETURNING t.id
+)
+-- A survivor is listed without `inserted`: the report counts it apart from the dataset's rows.
+INSERT INTO import_changed SELECT id, NULL FROM followed UNION SELECT id, false FROM records
+ON CONFLICT (id) DO NOTHING
+"""
+# A citation a dataset adds to a merged record is copied up its chain of survivors, each copy
+# naming the event below it, so each unmerge takes away exactly its own.
+_COPY_UP = """
+WITH RECURSIVE up(citation, child, parent) AS (
+    SELECT es.id, e.id, e.merged_into
+    FROM import_new_citations n JOIN event_sources es ON es.id = n.id
+    JOIN events e ON e.id = es.event_id WHERE e.merged_into IS NOT NULL
+    UNION ALL
+    SELECT u.citation, p.id, p.merged_into FROM up u JOIN events p ON p.id = u.parent
+    WHERE p.merged_into IS NOT NULL
+), copied AS (
+    INSERT INTO event_sources (event_id, source_id, url, published_at, stance, excerpt,
+                               merged_from)
+    SELECT u.parent, es.source_id, es.url, es.published_at, es.stance, es.excerpt, u.child
+    FROM up u JOIN event_sources es ON es.id = u.citation
+    ORDER BY u.parent, es.id
+    ON CONFLICT (event_id, source_id, url) DO NOTHING
+    RETURNING event_id
+), touched AS (
+    INSERT INTO import_changed SELECT DISTINCT event_id, false FROM copied
+    ON CONFLICT (id) DO NOTHING RETURNING id
+)
+UPDATE events SET version = version + 1, updated_at = now()
+WHERE id IN (SELECT id FROM touched)
+"""
 # Only rows whose status changes: every event update rebuilds its Feature text (0009).
-_DERIVED = "derived_verification(ARRAY(SELECT stance FROM event_sources WHERE event_id = e.id))"
 _DERIVE = f"""
-UPDATE events e SET verification = {_DERIVED}
+UPDATE events e SET verification = {DERIVED_VERIFICATION}
 FROM import_changed c WHERE c.id = e.id AND NOT e.verification_explicit
-  AND e.verification IS DISTINCT FROM {_DERIVED}
+  AND e.verification IS DISTINCT FROM {DERIVED_VERIFICATION}
 """
 _COUNTS = (
-    "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) "
-    "FROM import_changed"
+    "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted), "
+    "count(*) FILTER (WHERE inserted IS NULL) FROM import_changed"
 )
 _FIND_PLACE = text(
     """
@@ -267,8 +344,11 @@ class Importer:
         params = {"dataset": dataset}
         await self.conn.execute(text(_SOURCES))
         await self.conn.execute(text(_MERGE), params)
+        await self.conn.execute(text(_FOLLOW_MERGED), params)
         await self.conn.execute(text(_CITE), params)
+        await self.conn.execute(text(_COPY_UP))
         await self.conn.execute(text(_DERIVE))
         await record_changed_revisions(self.conn, who)
-        inserted, updated = (await self.conn.execute(text(_COUNTS))).one()
+        inserted, updated, survivors = (await self.conn.execute(text(_COUNTS))).one()
         self.report.inserted, self.report.updated = int(inserted), int(updated)
+        self.report.survivors_updated = int(survivors)

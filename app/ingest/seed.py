@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.domain.names import fold_name
-from app.domain.provenance import derive_verification
+from app.domain.provenance import Cited, derive_verification
 from app.domain.vocab import Operation
 from app.settings import REPO_ROOT
 from app.store.revisions import record_revision
@@ -201,17 +201,18 @@ def _instant(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-async def insert_event(conn: AsyncConnection, event: dict[str, Any]) -> int:
+async def insert_event(conn: AsyncConnection, event: dict[str, Any], kinds: dict[str, str]) -> int:
     """Insert a seed event as its story unfolded; 0 when it already exists.
 
     The event is created when its first report was published, with that citation; each later
     report adds its citation as a new revision dated by its publication, and the derived
     verification moves with it (unless the seed states a status the rule would not derive).
+    ``kinds`` is each source's kind, by slug.
     """
     citations = sorted(event.get("citations", []), key=lambda c: c["published_at"])
     stated = event["verification"]
-    steps = [derive_verification(c["stance"] for c in citations[: i + 1])
-             for i in range(len(citations))]  # fmt: skip
+    cited = [Cited(c["stance"], c["source"], kinds[c["source"]]) for c in citations]
+    steps = [derive_verification(cited[: i + 1]) for i in range(len(cited))]
     explicit = not steps or steps[-1] != stated
     first_known = _instant(citations[0]["published_at"]) if citations else None
     params = {
@@ -255,6 +256,7 @@ async def seed(engine: AsyncEngine, seeds_dir: Path = SEEDS_DIR) -> SeedCounts:
             params = {"country_code": None, "url": None, **source}
             source_changes += len((await conn.execute(_UPSERT_SOURCE, params)).all())
         event_adds = 0
+        kinds = {source["slug"]: source["kind"] for source in event_file["sources"]}
         for event in event_file["events"]:
-            event_adds += await insert_event(conn, event)
+            event_adds += await insert_event(conn, event, kinds)
     return SeedCounts(place_changes, name_adds, source_changes, event_adds)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.domain.errors import NotFound
+from app.domain.errors import MergedAway, NotFound
 from app.domain.filters import EventFilter, EventQuery, Page, PlaceFilter
 from app.domain.pages import FeaturePage, build_joined_page, build_page
 from app.geo.catalog import Extent
@@ -102,6 +102,8 @@ async def event_feature(
         row = await repository.fetch_one(engine, stmt)
     if row is None:
         raise NotFound(f"No event with id {event_id}.")
+    if row.survivor is not None:
+        raise MergedAway(event_id, int(row.survivor))
     if row.deleted_at is not None:
         raise NotFound(f"Event {event_id} was deleted at {row.deleted_at.isoformat()}.")
     return str(row.feature), int(row.version)

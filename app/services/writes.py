@@ -28,6 +28,7 @@ from app.domain.vocab import Operation
 from app.services.gazetteer import resolve_place
 from app.services.keys import Principal
 from app.store.revisions import record_revision
+from app.store.verification import DERIVE_ONE
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ _SET_DELETED = text(
     """
     UPDATE events SET deleted_at = CASE WHEN :delete THEN now() END,
                       version = version + 1, updated_at = now()
-    WHERE id = :id AND (deleted_at IS NULL) = :delete
+    WHERE id = :id AND (deleted_at IS NULL) = :delete AND merged_into IS NULL
       AND (CAST(:expected AS int) IS NULL OR version = :expected)
     RETURNING id, version
     """
@@ -83,7 +84,7 @@ _BUMP = text(
     "WHERE id = :id AND deleted_at IS NULL "
     "AND (CAST(:expected AS int) IS NULL OR version = :expected) RETURNING id, version"
 )
-_STATE = text("SELECT version, deleted_at FROM events WHERE id = :id")
+_STATE = text("SELECT version, deleted_at, merged_into FROM events WHERE id = :id")
 _CITE = text(
     """
     INSERT INTO event_sources (event_id, source_id, url, published_at, stance, excerpt)
@@ -94,14 +95,6 @@ _CITE = text(
     """
 )
 _KNOWN_SOURCES = text("SELECT slug FROM sources WHERE slug = ANY(:slugs)")
-# The rule of app.domain.provenance, as the SQL function migration 0005 defines.
-_DERIVE = text(
-    """
-    UPDATE events e SET verification = derived_verification(ARRAY(
-        SELECT stance FROM event_sources WHERE event_id = e.id))
-    WHERE e.id = :id AND NOT e.verification_explicit
-    """
-)
 # The editable fields of an event as a body would give them (PATCH merges into this).
 _EDITABLE = text(
     """
@@ -140,7 +133,7 @@ async def _after_change(
     conn: AsyncConnection, event_id: int, operation: Operation, who: Principal
 ) -> None:
     """Derive verification from the citations (unless set by hand), then record history."""
-    await conn.execute(_DERIVE, {"id": event_id})
+    await conn.execute(DERIVE_ONE, {"id": event_id})
     await record_revision(conn, event_id, operation, who.name)
 
 
@@ -165,6 +158,11 @@ async def _missed(
         return PreconditionFailed(
             f"Event {event_id} is at version {row.version}, not {expected}; "
             "fetch it again and reapply your change."
+        )
+    if row.merged_into is not None:
+        return Conflict(
+            f"Event {event_id} was merged into event {row.merged_into}; change that one, or "
+            f"unmerge this one first (POST /events/{event_id}/unmerge)."
         )
     if deleted:
         return Conflict(f"Event {event_id} is deleted; restore it first.")

@@ -19,6 +19,8 @@ _SNAPSHOT = """
             SELECT jsonb_agg(jsonb_build_object(
                        'source', s.slug, 'stance', es.stance, 'url', es.url,
                        'published_at', es.published_at, 'excerpt', es.excerpt)
+                       || CASE WHEN es.merged_from IS NULL THEN '{}'::jsonb
+                          ELSE jsonb_build_object('merged_from', es.merged_from) END
                    ORDER BY es.id)
             FROM event_sources es JOIN sources s ON s.id = es.source_id
             WHERE es.event_id = e.id), '[]'::jsonb))

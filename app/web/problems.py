@@ -21,6 +21,7 @@ from app.domain.errors import (
     Forbidden,
     FrontlineError,
     InvalidParameter,
+    MergedAway,
     NotFound,
     PreconditionFailed,
     ServiceUnavailable,
@@ -59,6 +60,7 @@ class TooManyRequests(FrontlineError):
 # The nearest class in an error's MRO decides its status; FrontlineError itself is a 400.
 STATUS: dict[type[FrontlineError], int] = {
     FrontlineError: 400,
+    MergedAway: 308,
     InvalidParameter: 400,
     Unauthorized: 401,
     Forbidden: 403,
@@ -72,6 +74,18 @@ STATUS: dict[type[FrontlineError], int] = {
     TooManyRequests: 429,
     ServiceUnavailable: 503,
 }
+
+
+# The answer for a merged event's URL, as routes that read one document it.
+MERGED_RESPONSE: dict[int | str, dict[str, Any]] = {
+    308: {
+        "description": "The event was merged into another: `Location` is the survivor's URL "
+        '(`Link: <…>; rel="successor-version"` too), the body a problem naming it',
+        "headers": {"Location": {"schema": {"type": "string"}},
+                    "Link": {"schema": {"type": "string"}}},
+        "content": {PROBLEM_JSON: {}},
+    }
+}  # fmt: skip
 
 
 def status_of(exc: FrontlineError) -> int:
@@ -140,7 +154,23 @@ def _location_name(loc: Sequence[Any]) -> tuple[str, str]:
 
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, FrontlineError)
-    return error_response(exc, request.url.path)
+    response = error_response(exc, request.url.path)
+    if isinstance(exc, MergedAway):
+        _point_to_survivor(response, request, exc)
+    return response
+
+
+def _point_to_survivor(response: Response, request: Request, exc: MergedAway) -> None:
+    """A read of a merged event is redirected (308: same method, any client follows it) to
+    the same URL with the survivor's id. Unmerge can undo a merge, so caches must ask again."""
+    path = request.url.path
+    head, _, last = path.rpartition("/")
+    target = f"{head}/{exc.survivor}" if last == str(exc.event_id) else f"/events/{exc.survivor}"
+    if request.url.query:
+        target += f"?{request.url.query}"
+    response.headers["Location"] = target
+    response.headers["Link"] = f'<{target}>; rel="successor-version"'
+    response.headers["Cache-Control"] = "no-cache"
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

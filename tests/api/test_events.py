@@ -351,7 +351,8 @@ def problem(response: object) -> dict[str, object]:
         (
             "verification=maybe",
             "verification",
-            "unknown value 'maybe'; allowed: unverified, claimed, disputed, confirmed, refuted",
+            "unknown value 'maybe'; allowed: unverified, claimed, disputed, corroborated, "
+            "confirmed, refuted",
         ),
         ("min_fatalities=-1", "min_fatalities", "Input should be greater than or equal to 0"),
         # Found by schemathesis: a value past the 32-bit column was a 500.

@@ -1,9 +1,10 @@
 """Alembic: down to base and back up works, and the models match the migrations exactly."""
 
 import asyncio
+import random
 import uuid
 from datetime import UTC, datetime
-from itertools import combinations
+from itertools import combinations_with_replacement
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
@@ -11,8 +12,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.domain.provenance import derive_verification
-from app.domain.vocab import Stance
+from app.domain.provenance import Cited, derive_verification
+from app.domain.vocab import SourceKind, Stance, Verification
 from app.store import devdb, migrate
 from app.store.migrate import include_object
 from app.store.models import Base
@@ -74,15 +75,38 @@ def test_models_and_migrations_agree(cluster: devdb.Cluster) -> None:
     assert asyncio.run(diff()) == []
 
 
+def _citation_mixes() -> list[list[Cited]]:
+    """Every mix of up to two citations (any stance, one of three sources of any kind), and
+    a fixed sample of mixes of three to five."""
+    kinds = [k.value for k in SourceKind]
+    one = [Cited(stance.value, source, kind) for stance in Stance for source in (1, 2, 3)
+           for kind in kinds]  # fmt: skip
+    mixes = [list(mix) for n in range(3) for mix in combinations_with_replacement(one, n)]
+    chance = random.Random(20)
+    mixes += [chance.sample(one, chance.randint(3, 5)) for _ in range(3000)]
+    # One organisation has one kind: the rule sees a source's kind with each of its citations.
+    return [[c._replace(kind=next(d.kind for d in mix if d.source == c.source)) for c in mix]
+            for mix in mixes]  # fmt: skip
+
+
+def _array(values: list[object], sql_type: str) -> str:
+    items = ", ".join(repr(v) for v in values)
+    return f"ARRAY[{items}]::{sql_type}[]" if values else f"'{{}}'::{sql_type}[]"
+
+
 def test_sql_verification_rule_matches_the_python_one(cluster: devdb.Cluster) -> None:
-    """derived_verification() (used by bulk writes) and app.domain.provenance agree on every mix."""
-    stances = [s.value for s in Stance]
-    mixes = [list(c) for n in range(len(stances) + 1) for c in combinations(stances, n)]
-    rows = ", ".join(f"(ARRAY[{', '.join(repr(s) for s in mix)}]::text[])" for mix in mixes)
-    rows = rows.replace("(ARRAY[]::text[])", "('{}'::text[])")
-    sql = f"SELECT json_agg(derived_verification(s)) FROM (VALUES {rows}) v(s)"
+    """derived_verification() (used by every write) and app.domain.provenance agree."""
+    mixes = _citation_mixes()
+    rows = ", ".join(
+        f"({_array([c.stance for c in mix], 'text')}, {_array([c.source for c in mix], 'bigint')},"
+        f" {_array([c.kind for c in mix], 'text')})"
+        for mix in mixes
+    )
+    sql = f"SELECT json_agg(derived_verification(s, o, k)) FROM (VALUES {rows}) v(s, o, k)"
     got = _scalar(cluster.url(TEMPLATE_DB), sql)
-    assert got == [derive_verification(mix).value for mix in mixes]
+    expected = [derive_verification(mix).value for mix in mixes]
+    assert got == expected
+    assert set(expected) == {v.value for v in Verification}  # every status is reached
 
 
 # Migration 0011 moves existing revisions (snapshots only) into the validity layout: written

@@ -353,7 +353,8 @@ def test_soft_delete_and_restore(api: Api) -> None:
         },
     ).json()
     tombstone = next(f for f in feed["features"] if f["id"] == event_id)
-    assert set(tombstone["properties"]) == {"deleted_at", "version", "updated_at"}
+    assert tombstone["properties"]["merged_into"] is None
+    assert set(tombstone["properties"]) == {"deleted_at", "merged_into", "version", "updated_at"}
     twice = api.client.delete(location, headers=api.auth(**{"If-Match": '"2"'}))
     assert twice.status_code == 409
     restored = api.client.post(

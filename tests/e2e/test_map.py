@@ -8,13 +8,21 @@ import subprocess
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.conftest import live_server
+from app.domain.bodies import EventCreate
+from app.domain.vocab import Scope
+from app.ingest.seed import seed
+from app.services import merges, writes
+from app.services.keys import Principal
+from app.store import devdb
+from tests.conftest import live_server, scratch_database
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -206,3 +214,61 @@ def test_click_opens_a_popup_with_the_sources(server: str, map_page: MapPage) ->
     map_page.settle()
     map_page.page.screenshot(path=str(ARTIFACTS / "map-popup.png"))
     assert map_page.errors == []
+
+
+async def _two_reports_merged(engine: AsyncEngine) -> tuple[int, int]:
+    """Two datasets' reports of one strike on Sumy, merged: (survivor, merged)."""
+    await seed(engine)
+    who = Principal("desk", frozenset({Scope.WRITE}))
+    body = {"title": "Missile strike on Sumy", "event_type": "missile_strike",
+            "occurred_at": "2025-05-02T09:00:00Z", "place": "sumy",  # 12 km off the seeded one
+            "geometry": {"type": "Point", "coordinates": [34.62, 50.87]}}  # fmt: skip
+    first = await writes.create_event(engine, EventCreate.model_validate({
+        **body, "dataset": "desk-a", "external_id": "1",
+        "citations": [{"source": "ua-emergency-service", "stance": "reports"}]}), who)  # fmt: skip
+    second = await writes.create_event(engine, EventCreate.model_validate({
+        **body, "dataset": "desk-b", "external_id": "1",
+        "citations": [{"source": "reuters", "stance": "reports", "url": "https://example.org/r"},
+                      {"source": "ru-mod", "stance": "denies"}]}), who)  # fmt: skip
+    await merges.merge_events(engine, first.id, second.id, (None, None), who)
+    return first.id, second.id
+
+
+def test_a_merged_events_popup_lists_every_source_with_its_stance(
+    cluster: devdb.Cluster, map_page: MapPage
+) -> None:
+    # Playwright runs an event loop in this thread: the database is filled from another.
+    with ThreadPoolExecutor(1) as pool:
+        made = pool.submit(scratch_database, cluster, "map_merge", _two_reports_merged).result()
+        url, (survivor, gone) = pool.submit(made.__enter__).result()
+    try:
+        _check_merged_popup(map_page, url, survivor, gone)
+    finally:
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(made.__exit__, None, None, None).result()
+
+
+def _check_merged_popup(map_page: MapPage, url: str, survivor: int, gone: int) -> None:
+    with live_server(url) as base:
+        lon, lat = api(base, f"/events/{survivor}")["geometry"]["coordinates"]
+        map_page.open(f"{base}/map#map=11/{lat}/{lon}")
+        shown = map_page.shown_ids()
+        assert survivor in shown and gone not in shown  # the merged report is not drawn twice
+        x, y = map_page.page.evaluate(
+            "(lonLat) => { const p = window.frontline.map.project(lonLat); return [p.x, p.y]; }",
+            [lon, lat],
+        )
+        box = map_page.page.locator("#map").bounding_box()
+        assert box is not None
+        map_page.page.mouse.click(box["x"] + x, box["y"] + y)
+        map_page.page.wait_for_selector(".maplibregl-popup .event .sources li", timeout=15_000)
+        section = f'.maplibregl-popup .event[data-event-id="{survivor}"]'
+        items = map_page.page.locator(f"{section} .sources li").all_inner_texts()
+        assert len(items) == 3
+        cited = api(base, f"/events/{survivor}")["properties"]["citations"]
+        for citation in cited:
+            line = next(item for item in items if citation["source_name"] in item)
+            assert citation["stance"] in line
+            assert (f"merged from #{gone}" in line) == (citation["merged_from"] == gone)
+        assert "disputed" in map_page.page.locator(section).inner_text()
+        assert map_page.errors == []

@@ -66,6 +66,11 @@ class XID8(UserDefinedType[int]):
 postgresql_base.ischema_names["xid8"] = XID8
 
 
+# Events whose time window or match radius is wider than any fine event's (migration 0016).
+COARSE_EVENT = (
+    "time_precision IN ('week', 'month', 'year') "
+    "OR location_precision IN ('district', 'region', 'country')"
+)
 DURING = (
     "CASE WHEN occurred_until IS NULL OR occurred_until = occurred_at "
     "THEN tstzrange(occurred_at, occurred_at, '[]') "

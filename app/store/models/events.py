@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.domain.vocab import EventType, LocationPrecision, Stance, TimePrecision, Verification
 from app.store.models.base import (
+    COARSE_EVENT,
     DURING,
     XID8,
     Base,
@@ -65,6 +66,21 @@ class Event(Base):
         Index("ix_events_updated_at", "updated_at"),
         Index("ix_events_change_xid", "change_xid"),
         Index("ix_events_time_end", text("upper(during)")),
+        # The matcher's probe for coarse events (app.store.queries.matches, migration 0016).
+        Index(
+            "ix_events_coarse",
+            "geom",
+            "during",
+            postgresql_using="gist",
+            postgresql_where=text(COARSE_EVENT),
+        ),
+        Index(
+            "ix_events_merged_into", "merged_into", postgresql_where=text("merged_into IS NOT NULL")
+        ),
+        CheckConstraint(
+            "merged_into IS NULL OR (deleted_at IS NOT NULL AND merged_into <> id)",
+            name="merged_is_tombstone",
+        ),
         # Text search over title + description; the expression is app.store.queries.events'.
         Index(
             "ix_events_search",
@@ -109,6 +125,10 @@ class Event(Base):
     # The transaction that last wrote it (migration 0015): the change feed's order. Rows older
     # than the column read 1.
     change_xid: Mapped[int] = mapped_column(XID8, server_default=text("pg_current_xact_id()"))
+    # The event this one was merged into (it is then a tombstone: deleted_at is set too).
+    merged_into: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("events.id", ondelete="RESTRICT")
+    )
 
 
 class EventSource(Base):
@@ -119,6 +139,11 @@ class EventSource(Base):
         one_of("stance", Stance),
         UniqueConstraint("event_id", "source_id", "url"),
         Index("ix_event_sources_source_id", "source_id"),
+        Index(
+            "ix_event_sources_merged_from",
+            "merged_from",
+            postgresql_where=text("merged_from IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -129,6 +154,27 @@ class EventSource(Base):
     stance: Mapped[str] = mapped_column(String(10))
     excerpt: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at()
+    # Set on a copy a merge made: the merged event the citation came from (unmerge drops it).
+    merged_from: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+
+
+class EventMerge(Base):
+    """One merge: which event went into which, by whom, and what it added to the survivor's
+    actors and tags (unmerge takes exactly those away again)."""
+
+    __tablename__ = "event_merges"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    survivor_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), index=True
+    )
+    merged_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    merged_at: Mapped[datetime] = created_at()
+    merged_by: Mapped[str] = mapped_column(Text)
+    added_actors: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    added_tags: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    unmerged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    unmerged_by: Mapped[str | None] = mapped_column(Text)
 
 
 class EventTileCell(Base):

@@ -24,7 +24,7 @@ _CITATIONS_THEN = """
 SELECT c.n AS id, r.event_id, src.id AS source_id,
        c.item->>'url' AS url, (c.item->>'published_at')::timestamptz AS published_at,
        c.item->>'stance' AS stance, c.item->>'excerpt' AS excerpt,
-       NULL::timestamptz AS created_at
+       (c.item->>'merged_from')::bigint AS merged_from, NULL::timestamptz AS created_at
 FROM event_revisions r
 CROSS JOIN LATERAL jsonb_array_elements(r.snapshot->'citations') WITH ORDINALITY AS c(item, n)
 JOIN sources src ON src.slug = c.item->>'source'

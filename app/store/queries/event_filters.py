@@ -10,6 +10,7 @@ from sqlalchemy import (
     Text,
     any_,
     bindparam,
+    case,
     cast,
     func,
     literal_column,
@@ -126,11 +127,18 @@ def _origin_conditions(f: EventFilter) -> list[ColumnElement[bool]]:
     """Where the event came from: its dataset, its id there."""
     e = events.c
     clauses: list[ColumnElement[bool]] = []
-    if f.datasets:
+    if f.datasets and f.external_id is None:
         clauses.append(_one_of(e.dataset, "datasets", f.datasets))
-    if f.external_id is not None:
-        clauses.append(e.external_id == bindparam("external_id", f.external_id, Text))
-    return clauses
+    if f.external_id is None:
+        return clauses
+    # A record merged into another event is found as its survivor (app.services.merges).
+    origin = events.alias("origin")
+    t = origin.c
+    survivor = case((t.merged_into.is_(None), t.id), else_=func.event_survivor(t.id))
+    found = select(survivor).where(t.external_id == bindparam("external_id", f.external_id, Text))
+    if f.datasets:
+        found = found.where(_one_of(t.dataset, "datasets", f.datasets))
+    return [e.id.in_(found)]
 
 
 def _relation_conditions(f: EventFilter) -> list[ColumnElement[bool]]:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     false,
     func,
     literal_column,
+    null,
     or_,
     select,
     true,
@@ -146,7 +147,8 @@ def order_by(sort: tuple[SortKey, ...], backward: bool) -> list[ColumnElement[An
 def tombstone_properties() -> dict[str, ColumnElement[Any]]:
     """What a deleted event still says in a change feed."""
     e = events.c
-    return {"deleted_at": e.deleted_at, "version": e.version, "updated_at": e.updated_at}
+    return {"deleted_at": e.deleted_at, "merged_into": e.merged_into, "version": e.version,
+            "updated_at": e.updated_at}  # fmt: skip
 
 
 @lru_cache(maxsize=128)
@@ -279,6 +281,8 @@ def _citations_full() -> ColumnElement[Any]:
         es.published_at,
         "excerpt",
         es.excerpt,
+        "merged_from",  # the merged event this citation came with (app.services.merges)
+        es.merged_from,
     )
     agg = func.json_agg(aggregate_order_by(item, es.published_at.asc().nulls_last(), es.id))
     return (
@@ -289,13 +293,21 @@ def _citations_full() -> ColumnElement[Any]:
     )
 
 
+def _survivor() -> ColumnElement[Any]:
+    """The live event a merged one's reports went to (NULL for an event not merged)."""
+    merged = events.c.merged_into
+    return case((merged.is_(None), null()), else_=func.event_survivor(events.c.id)).label(
+        "survivor"
+    )
+
+
 def event_lookup(event_id: int) -> Select[Any]:
     """One event as a Feature with its full citations, and its deletion time."""
     props = event_properties()
     props["citations"] = _citations_full()
     feature = feature_json(json_object(props), events.c.geom, events.c.id)
     return (
-        select(feature.label("feature"), events.c.deleted_at, events.c.version)
+        select(feature.label("feature"), events.c.deleted_at, events.c.version, _survivor())
         .select_from(events.outerjoin(places, places.c.id == events.c.place_id))
         .where(events.c.id == event_id)
     )

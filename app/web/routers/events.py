@@ -9,6 +9,7 @@ from app.domain.filters import EventQuery
 from app.web import views
 from app.web.params.common import forbid_unknown_params
 from app.web.params.events import QUERY_PARAMETERS, AsOfQuery, as_of_param, event_query
+from app.web.problems import MERGED_RESPONSE
 from app.web.responses import GEOJSON_RESPONSES
 from app.web.routers.deps import AppSettings, Engine, ExportFormat, FeatureFormat, PageFormat
 
@@ -61,7 +62,7 @@ async def export_events(
     "/events/{event_id:int}",
     summary="One event with all its citations",
     response_class=Response,
-    responses={**GEOJSON_RESPONSES, 404: {"description": "No such event"}},
+    responses={**GEOJSON_RESPONSES, 404: {"description": "No such event"}, **MERGED_RESPONSE},
 )
 async def get_event(
     request: Request,

@@ -13,6 +13,7 @@ from app.web import html, responses, views
 from app.web.params.common import crs84_only, forbid_unknown_params
 from app.web.params.events import QUERY_PARAMETERS, event_query
 from app.web.params.places import place_filter, place_page
+from app.web.problems import MERGED_RESPONSE
 from app.web.responses import GEOJSON_RESPONSES
 from app.web.routers.deps import (
     AppSettings,
@@ -114,7 +115,7 @@ async def event_items(
     summary="One event",
     response_class=Response,
     dependencies=[Depends(crs84_only)],
-    responses={**GEOJSON_RESPONSES, 404: {"description": "No such event"}},
+    responses={**GEOJSON_RESPONSES, 404: {"description": "No such event"}, **MERGED_RESPONSE},
 )
 async def event_item(
     request: Request,

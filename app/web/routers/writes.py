@@ -90,7 +90,7 @@ async def json_only(request: Request) -> None:
         raise UnsupportedMediaType(f"Send JSON ({', '.join(JSON_TYPES)}), not {media!r}.")
 
 
-async def _written(request: Request, engine: Primary, done: Written, status: int) -> Response:
+async def written_event(request: Request, engine: Primary, done: Written, status: int) -> Response:
     """The event as it is now, with its new ETag (and Location for a creation)."""
     feature, version = await reads.event_feature(engine, done.id)
     headers = {"ETag": f'"{version}"', "Cache-Control": "no-store", **await written(engine)}
@@ -142,7 +142,7 @@ async def create_event(
     body: Annotated[EventCreate, Body(examples=[CREATE_EXAMPLE])],
 ) -> Response:
     done = await writes.create_event(engine, body, who)
-    return await _written(request, engine, done, 201)
+    return await written_event(request, engine, done, 201)
 
 
 @router.put(
@@ -170,7 +170,7 @@ async def replace_event(
     body: Annotated[EventUpdate, Body(examples=[CREATE_EXAMPLE | {"citations": None}])],
 ) -> Response:
     done = await writes.replace_event(engine, event_id, body, expected, who)
-    return await _written(request, engine, done, 200)
+    return await written_event(request, engine, done, 200)
 
 
 PATCH_DOC = (
@@ -213,7 +213,7 @@ async def patch_event(
     except (ValueError, UnicodeDecodeError):
         raise InvalidBody("body", "not valid JSON") from None
     done = await writes.patch_event(engine, event_id, patch, expected, who)
-    return await _written(request, engine, done, 200)
+    return await written_event(request, engine, done, 200)
 
 
 @router.delete(
@@ -250,7 +250,7 @@ async def restore_event(
     request: Request, engine: Primary, who: Writer, event_id: EventId, expected: IfMatch
 ) -> Response:
     done = await writes.set_deleted(engine, event_id, False, expected, who)
-    return await _written(request, engine, done, 200)
+    return await written_event(request, engine, done, 200)
 
 
 @router.post(
@@ -271,7 +271,7 @@ async def cite_source(
     body: CitationBody,
 ) -> Response:
     done = await writes.add_citation(engine, event_id, body, expected, who)
-    return await _written(request, engine, done, 200)
+    return await written_event(request, engine, done, 200)
 
 
 @router.get("/events/{event_id:int}/history", summary="Every revision of an event, with diffs")

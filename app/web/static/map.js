@@ -7,6 +7,7 @@ const ORIGIN = window.location.origin;
 const COUNTRIES_URL = new URL("./vendor/countries.geojson", import.meta.url).href;
 const VERIFICATION_COLORS = {
   confirmed: "#1a7f37",
+  corroborated: "#0e7490",
   claimed: "#d97706",
   disputed: "#7c3aed",
   unverified: "#64748b",
@@ -197,7 +198,9 @@ function eventSection(feature) {
       : element("span", {}, c.source_name || c.source);
     sources.append(element("li", {}, name, " ",
       element("span", { class: `stance stance-${c.stance}` }, c.stance),
-      c.published_at ? element("span", { class: "muted" }, ` · ${formatTime(c.published_at)}`) : null));
+      c.published_at ? element("span", { class: "muted" }, ` · ${formatTime(c.published_at)}`) : null,
+      // A citation a merge brought in: the report (dataset record) it first came with.
+      c.merged_from ? element("span", { class: "muted merged-from" }, ` · merged from #${c.merged_from}`) : null));
   }
   const fatalities = p.fatalities === null || p.fatalities === undefined ? null
     : element("p", {}, `Reported fatalities: ${p.fatalities}`);

@@ -1,0 +1,167 @@
+"""Candidates for "the same happening, reported twice": found and scored inside PostGIS.
+
+How far apart two reports of one happening may be follows the coarser precision of the two
+(migration 0016): ``match_radius_m`` in space (2 km for an exact point … 250 km for a region,
+or the region itself when the gazetteer has its boundary) and ``match_window`` in time (an
+hour either side of a minute, the whole day of a day-precision date …). A candidate must
+pass both gates; its score then weighs how close it is in space and time, whether the types
+agree, whether both name the same place, and how alike the titles are (``pg_trgm``).
+
+Two index probes find every event that could pass the gates. A fine event (minute to day,
+exact to settlement) has a window at most a day wider than its span and a radius of at most
+10 km, so the space-time index, probed with the base's own box widened by that much, finds
+it; the few coarse events (migration 0016's partial index) are probed with a wide box.
+"""
+
+from sqlalchemy import TextClause, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.types import Boolean, Float, Integer, Text
+
+from app.store.models.base import COARSE_EVENT
+
+# How much each agreement adds to a candidate's score (in [0, 1]).
+WEIGHTS = {"space": 0.30, "time": 0.25, "kind": 0.20, "place": 0.10, "title_score": 0.15}
+FINE_RADIUS_M = 10_000  # the widest radius of a fine event (settlement precision)
+COARSE_RADIUS_M = 1_000_000  # country precision
+DEFAULT_MIN_SCORE = 0.5
+
+# The base events: one event, or a dataset's live events in id order, a batch at a time.
+ONE_EVENT = "e.id = :event_id AND e.deleted_at IS NULL"
+DATASET_BATCH = (
+    "e.dataset = :dataset AND e.deleted_at IS NULL AND e.id > :after ORDER BY e.id LIMIT :batch"
+)
+_AREA_PRECISIONS = "('district', 'region', 'country')"
+_COLUMNS = (
+    "id, geom, during, dataset, external_id, title, occurred_at, event_type, place_id, "
+    "deleted_at, time_precision, location_precision"
+)
+
+# What a report says: its instant or span, to the minute or hour it gives; the days it names
+# (whole) for a date given to the day or coarser. Its window (the whole week, month or year
+# of a coarser date) is the gate; how far apart the spans are grades the score within it.
+_SPAN = (
+    "CASE WHEN {t}.time_precision IN ('minute', 'hour') THEN {t}.during "
+    "ELSE match_window({t}.during, 'day') END"
+)
+# A timed span (to the minute or hour, with an end after its start): two of them report one
+# happening when both ends agree, not merely when they overlap.
+_TIMED = "({t}.time_precision IN ('minute', 'hour') AND upper({t}.during) > lower({t}.during))"
+_SCORE = " + ".join(f"{weight} * {part}" for part, weight in WEIGHTS.items())
+
+# {base}: one of the two constants above; everything a caller gives is bound.
+_CANDIDATES = f"""
+WITH base AS MATERIALIZED (
+    SELECT e.id, e.geom, e.during, e.dataset, e.event_type, e.place_id, e.title,
+           match_window(e.during, e.time_precision) AS win, {_SPAN.format(t="e")} AS span,
+           {_TIMED.format(t="e")} AS timed,
+           match_radius_m(e.location_precision) AS radius,
+           CASE WHEN e.location_precision IN {_AREA_PRECISIONS} THEN p.boundary END AS area
+    FROM events e LEFT JOIN places p ON p.id = e.place_id
+    WHERE {{base}}
+), probe AS (
+    SELECT b.*, ST_Y(b.geom) AS lat, upper(b.win) - lower(b.win) AS win_width,
+           tstzrange(lower(b.win) - interval '1 day', upper(b.win) + interval '1 day') AS near,
+           tstzrange(lower(b.win) - interval '1 year', upper(b.win) + interval '1 year') AS far
+    FROM base b
+)
+SELECT b.id AS event_id, m.*
+FROM probe b
+CROSS JOIN LATERAL (
+    SELECT candidate_id, dataset, external_id, title, occurred_at,
+           round(CAST(score AS numeric), 3)::float8 AS score,
+           round(distance_m)::float8 AS distance_m, distance_limit_m, inside_area,
+           round(time_gap_s)::float8 AS time_gap_s, time_overlap, type, same_place,
+           round(CAST(title_similarity AS numeric), 3)::float8 AS title_similarity,
+           row_number() OVER (ORDER BY scored.score DESC, candidate_id) AS rank
+    FROM (
+        SELECT r.*, {_SCORE} AS score
+        FROM (
+            SELECT g.*,
+                   CASE WHEN g.distance_m <= g.distance_limit_m
+                        THEN 1 - g.distance_m / g.distance_limit_m ELSE 0 END AS space,
+                   CASE WHEN g.both_timed
+                            THEN greatest(0, 1 - g.ends_gap_s / greatest(g.slack_s, 1))
+                        WHEN g.time_gap_s = 0 THEN 1
+                        ELSE greatest(0, 1 - g.time_gap_s / greatest(g.slack_s, 1)) END AS time,
+                   CASE g.type WHEN 'same' THEN 1 WHEN 'family' THEN 0.5 ELSE 0 END AS kind,
+                   CASE WHEN g.same_place THEN 1 ELSE 0 END AS place,
+                   g.title_similarity AS title_score
+            FROM (
+                SELECT c.id AS candidate_id, c.dataset, c.external_id, c.title, c.occurred_at,
+                       ST_Distance(CAST(b.geom AS geography), CAST(c.geom AS geography))
+                           AS distance_m,
+                       greatest(b.radius, c.radius) AS distance_limit_m,
+                       CASE WHEN b.radius >= c.radius AND b.area IS NOT NULL
+                                THEN ST_Covers(b.area, c.geom)
+                            WHEN c.radius >= b.radius AND c.area IS NOT NULL
+                                THEN ST_Covers(c.area, b.geom) END AS inside_area,
+                       CASE WHEN b.span && c.span THEN 0
+                            ELSE extract(epoch FROM greatest(lower(c.span) - upper(b.span),
+                                                             lower(b.span) - upper(c.span)))
+                       END AS time_gap_s,
+                       b.span && c.span AS time_overlap,
+                       b.timed AND c.timed AS both_timed,
+                       (abs(extract(epoch FROM lower(c.span) - lower(b.span)))
+                        + abs(extract(epoch FROM upper(c.span) - upper(b.span)))) / 2
+                           AS ends_gap_s,
+                       extract(epoch FROM b.win_width - (upper(b.span) - lower(b.span))
+                               + (upper(c.win) - lower(c.win))
+                               - (upper(c.span) - lower(c.span))) / 2 AS slack_s,
+                       CASE WHEN c.event_type = b.event_type THEN 'same'
+                            WHEN event_type_family(c.event_type)
+                                 = event_type_family(b.event_type) THEN 'family'
+                            ELSE 'different' END AS type,
+                       c.place_id IS NOT NULL AND c.place_id = b.place_id AS same_place,
+                       similarity(c.title, b.title) AS title_similarity
+                FROM (
+                    SELECT {_COLUMNS}, match_window(during, time_precision) AS win,
+                           {_SPAN.format(t="f")} AS span, {_TIMED.format(t="f")} AS timed,
+                           match_radius_m(location_precision) AS radius,
+                           CAST(NULL AS geometry) AS area
+                    FROM events f
+                    WHERE f.geom && ST_Expand(b.geom,
+                                              greatest(b.radius, {FINE_RADIUS_M}) / 110000.0
+                                                  / cos(radians(least(abs(b.lat), 89))),
+                                              greatest(b.radius, {FINE_RADIUS_M}) / 110000.0)
+                      AND f.during && b.near
+                      AND NOT ({COARSE_EVENT})
+                    UNION ALL
+                    SELECT {_COLUMNS}, match_window(during, time_precision),
+                           {_SPAN.format(t="k")}, {_TIMED.format(t="k")},
+                           match_radius_m(location_precision),
+                           (SELECT p.boundary FROM places p WHERE p.id = k.place_id
+                              AND k.location_precision IN {_AREA_PRECISIONS})
+                    FROM events k
+                    WHERE k.geom && ST_Expand(b.geom,
+                                              {COARSE_RADIUS_M} / 110000.0
+                                                  / cos(radians(least(abs(b.lat), 80))),
+                                              {COARSE_RADIUS_M} / 110000.0)
+                      AND k.during && b.far
+                      AND ({COARSE_EVENT})
+                ) c
+                WHERE c.id <> b.id AND c.deleted_at IS NULL
+                  AND (CAST(:same_dataset AS boolean) OR c.dataset <> b.dataset)
+                  AND (CAST(:against AS text[]) IS NULL
+                       OR c.dataset = ANY(CAST(:against AS text[])))
+                  AND c.win && b.win
+            ) g
+            WHERE coalesce(g.inside_area, g.distance_m <= g.distance_limit_m)
+        ) r
+    ) scored
+    WHERE scored.score >= :min_score
+    ORDER BY scored.score DESC, candidate_id  -- the exact score: the rounded one ties more
+    LIMIT :per_event
+) m
+ORDER BY b.id, m.rank
+"""  # noqa: S608  (built from this module's constants; every value is bound)
+
+
+def candidates(base: str) -> TextClause:
+    """The scored candidates of each base event (``base``: ONE_EVENT or DATASET_BATCH)."""
+    assert base in (ONE_EVENT, DATASET_BATCH)
+    return text(_CANDIDATES.replace("{base}", base)).bindparams(
+        bindparam("same_dataset", type_=Boolean),
+        bindparam("against", type_=ARRAY(Text)),
+        bindparam("min_score", type_=Float),
+        bindparam("per_event", type_=Integer),
+    )
