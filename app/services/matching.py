@@ -11,7 +11,7 @@ from app.domain.errors import MergedAway, NotFound
 from app.store import repository
 from app.store.queries import matches as match_sql
 
-BATCH_EVENTS = 500  # base events per statement when a whole dataset is matched
+BATCH_EVENTS = 100  # base events per statement: a dense dataset keeps each one short
 
 _ONE = match_sql.candidates(match_sql.ONE_EVENT)
 _BATCH = match_sql.candidates(match_sql.DATASET_BATCH)

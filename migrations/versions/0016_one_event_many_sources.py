@@ -11,7 +11,8 @@
   with ``corroborated`` (two independent source organisations, one of them an observer).
 - ``match_window`` / ``match_radius_m`` / ``event_type_family``: how far in time and space a
   candidate may be, by precision (app.store.queries.matches); ``pg_trgm`` for title similarity;
-  a partial GiST index over the coarse events a fine event's own probe cannot reach.
+  two partial GiST indexes over the coarse events (a coarse date at a fine place; a coarse
+  place), keyed by the window each may match in.
 
 Revision ID: 0016
 Revises: 0015
@@ -80,22 +81,27 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 $$
 """
 # The span an event may really have covered, given its time precision: a day-precision event
-# is anything that day, a minute-precision one the minute give or take an hour.
-MATCH_WINDOW = """
+# is anything that day (UTC), a minute-precision one the minute give or take an hour. One
+# expression with no FROM and no SET, so PostgreSQL inlines it (an index is built on it, and
+# the matcher evaluates it for every candidate).
+_UNIT = "CASE WHEN time_precision IN ('week', 'month', 'year') THEN time_precision ELSE 'day' END"
+_ONE_UNIT = (
+    "CASE time_precision WHEN 'week' THEN interval '1 week' WHEN 'month' THEN interval '1 month' "
+    "WHEN 'year' THEN interval '1 year' ELSE interval '1 day' END"
+)
+MATCH_WINDOW = f"""
 CREATE FUNCTION match_window(during tstzrange, time_precision text) RETURNS tstzrange
-LANGUAGE sql IMMUTABLE PARALLEL SAFE SET "TimeZone" = 'UTC' AS $$
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE time_precision
         WHEN 'minute' THEN tstzrange(lower(during) - interval '1 hour',
                                      upper(during) + interval '1 hour')
         WHEN 'hour' THEN tstzrange(lower(during) - interval '3 hours',
                                    upper(during) + interval '3 hours')
-        ELSE tstzrange(date_trunc(u.unit, lower(during)),
-                       date_trunc(u.unit, greatest(lower(during),
-                                                   upper(during) - interval '1 microsecond'))
-                       + ('1 ' || u.unit)::interval)
+        ELSE tstzrange(
+            timezone('UTC', date_trunc({_UNIT}, timezone('UTC', lower(during)))),
+            timezone('UTC', date_trunc({_UNIT}, timezone('UTC', greatest(
+                lower(during), upper(during) - interval '1 microsecond'))) + {_ONE_UNIT}))
     END
-    FROM (SELECT CASE WHEN time_precision IN ('week', 'month', 'year') THEN time_precision
-                      ELSE 'day' END AS unit) u
 $$
 """
 # How far apart two reports of one happening may put it, given the coarser precision.
@@ -120,12 +126,14 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     END
 $$
 """
-# Events whose own window or radius is wider than any fine event's: a fine event's probe
-# looks for them here (few rows, so a wide box is cheap).
-COARSE = (
+# Events whose own window or radius is wider than any fine event's, by the window they may
+# match in: the matcher's second probe finds them by exactly that window (app.store.queries.
+# matches), however long it is.
+COARSE_TIME_AT_FINE_PLACE = (
     "time_precision IN ('week', 'month', 'year') "
-    "OR location_precision IN ('district', 'region', 'country')"
+    "AND location_precision IN ('exact', 'near', 'settlement')"
 )
+COARSE_PLACE = "location_precision IN ('district', 'region', 'country')"
 
 
 def upgrade() -> None:
@@ -144,7 +152,6 @@ def upgrade() -> None:
         "CREATE INDEX ix_events_merged_into ON events (merged_into) "
         "WHERE merged_into IS NOT NULL"
     )
-    op.execute(f"CREATE INDEX ix_events_coarse ON events USING gist (geom, during) WHERE {COARSE}")
     op.execute("ALTER TABLE event_sources ADD COLUMN merged_from bigint")
     op.execute(
         "ALTER TABLE event_sources ADD CONSTRAINT fk_event_sources_merged_from_events "
@@ -178,6 +185,11 @@ def upgrade() -> None:
     op.execute("CREATE INDEX ix_event_merges_survivor_id ON event_merges (survivor_id)")
     for function in (SURVIVOR, MATCH_WINDOW, MATCH_RADIUS, TYPE_FAMILY):
         op.execute(function)
+    for name, where in (("time", COARSE_TIME_AT_FINE_PLACE), ("place", COARSE_PLACE)):
+        op.execute(
+            f"CREATE INDEX ix_events_coarse_{name} ON events USING gist "
+            f"(geom, match_window(during, time_precision)) WHERE {where}"
+        )
     op.execute("DROP FUNCTION derived_verification(text[])")
     op.execute(DERIVED_VERIFICATION)
     op.execute(REDERIVE)
@@ -190,6 +202,8 @@ def downgrade() -> None:
     op.execute(
         "UPDATE event_revisions SET operation = 'update' WHERE operation IN ('merge', 'unmerge')"
     )
+    for name in ("time", "place"):  # before match_window, which they are built on
+        op.execute(f"DROP INDEX ix_events_coarse_{name}")
     op.execute("DROP FUNCTION derived_verification(text[], bigint[], text[])")
     op.execute(OLD_DERIVED_VERIFICATION)
     for function in ("event_type_family(text)", "match_radius_m(text)",
@@ -198,7 +212,6 @@ def downgrade() -> None:
     op.execute("DROP TABLE event_merges")
     op.execute("DROP INDEX ix_event_sources_merged_from")
     op.execute("ALTER TABLE event_sources DROP COLUMN merged_from")
-    op.execute("DROP INDEX ix_events_coarse")
     op.execute("DROP INDEX ix_events_merged_into")
     op.execute("ALTER TABLE events DROP COLUMN merged_into")
     _vocabularies(VERIFICATIONS.replace(", 'corroborated'", ""),

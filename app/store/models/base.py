@@ -71,6 +71,12 @@ COARSE_EVENT = (
     "time_precision IN ('week', 'month', 'year') "
     "OR location_precision IN ('district', 'region', 'country')"
 )
+# The two kinds of coarse event, each in its own index (the matcher probes them apart).
+COARSE_TIME_AT_FINE_PLACE = (
+    "time_precision IN ('week', 'month', 'year') "
+    "AND location_precision IN ('exact', 'near', 'settlement')"
+)
+COARSE_PLACE = "location_precision IN ('district', 'region', 'country')"
 DURING = (
     "CASE WHEN occurred_until IS NULL OR occurred_until = occurred_at "
     "THEN tstzrange(occurred_at, occurred_at, '[]') "

@@ -28,7 +28,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.domain.vocab import EventType, LocationPrecision, Stance, TimePrecision, Verification
 from app.store.models.base import (
-    COARSE_EVENT,
+    COARSE_PLACE,
+    COARSE_TIME_AT_FINE_PLACE,
     DURING,
     XID8,
     Base,
@@ -66,13 +67,21 @@ class Event(Base):
         Index("ix_events_updated_at", "updated_at"),
         Index("ix_events_change_xid", "change_xid"),
         Index("ix_events_time_end", text("upper(during)")),
-        # The matcher's probe for coarse events (app.store.queries.matches, migration 0016).
+        # The matcher's probe for coarse events, by the window they may match in
+        # (app.store.queries.matches, migration 0016).
         Index(
-            "ix_events_coarse",
+            "ix_events_coarse_time",
             "geom",
-            "during",
+            text("match_window(during, time_precision)"),
             postgresql_using="gist",
-            postgresql_where=text(COARSE_EVENT),
+            postgresql_where=text(COARSE_TIME_AT_FINE_PLACE),
+        ),
+        Index(
+            "ix_events_coarse_place",
+            "geom",
+            text("match_window(during, time_precision)"),
+            postgresql_using="gist",
+            postgresql_where=text(COARSE_PLACE),
         ),
         Index(
             "ix_events_merged_into", "merged_into", postgresql_where=text("merged_into IS NOT NULL")

@@ -5,19 +5,25 @@ How far apart two reports of one happening may be follows the coarser precision 
 or the region itself when the gazetteer has its boundary) and ``match_window`` in time (an
 hour either side of a minute, the whole day of a day-precision date …). A candidate must
 pass both gates; its score then weighs how close it is in space and time, whether the types
-agree, whether both name the same place, and how alike the titles are (``pg_trgm``).
+agree, whether both name the same place, and how alike the titles are (``pg_trgm``). In time,
+"close" compares what the two say (the minutes of a timed span, the days a date names), not
+their windows: two timed spans (an alert from 21:21 to 22:02) must agree at both ends, and a
+day is closer to a span of days that holds it than to one two days off in the same week.
 
-Two index probes find every event that could pass the gates. A fine event (minute to day,
+Three index probes find every event that could pass the gates. A fine event (minute to day,
 exact to settlement) has a window at most a day wider than its span and a radius of at most
-10 km, so the space-time index, probed with the base's own box widened by that much, finds
-it; the few coarse events (migration 0016's partial index) are probed with a wide box.
+10 km, so the space-time index, probed with the base's reach (its radius, or its region's
+box, widened by that much) and a day either side of its window, finds it. The coarse ones are
+in migration 0016's partial index by the window each may match in, so their probes ask for
+exactly the base's window however long theirs is: in the same reach for a coarse date at a
+fine place, in a country-wide box for a district, region or country.
 """
 
 from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import Boolean, Float, Integer, Text
 
-from app.store.models.base import COARSE_EVENT
+from app.store.models.base import COARSE_EVENT, COARSE_PLACE, COARSE_TIME_AT_FINE_PLACE
 
 # How much each agreement adds to a candidate's score (in [0, 1]).
 WEIGHTS = {"space": 0.30, "time": 0.25, "kind": 0.20, "place": 0.10, "title_score": 0.15}
@@ -46,6 +52,14 @@ _SPAN = (
 # A timed span (to the minute or hour, with an end after its start): two of them report one
 # happening when both ends agree, not merely when they overlap.
 _TIMED = "({t}.time_precision IN ('minute', 'hour') AND upper({t}.during) > lower({t}.during))"
+# Where a coarse candidate of base b may be: the widest radius around it.
+_COARSE_BOX = (
+    f"ST_Expand(b.geom, {COARSE_RADIUS_M} / 110000.0 / cos(radians(least(abs(b.lat), 80))), "
+    f"{COARSE_RADIUS_M} / 110000.0)"
+)
+_AREA = f"""(SELECT p.boundary FROM places p WHERE p.id = {{t}}.place_id
+                              AND {{t}}.location_precision IN {_AREA_PRECISIONS})"""  # noqa: S608
+
 _SCORE = " + ".join(f"{weight} * {part}" for part, weight in WEIGHTS.items())
 
 # {base}: one of the two constants above; everything a caller gives is bound.
@@ -61,7 +75,14 @@ WITH base AS MATERIALIZED (
 ), probe AS (
     SELECT b.*, ST_Y(b.geom) AS lat, upper(b.win) - lower(b.win) AS win_width,
            tstzrange(lower(b.win) - interval '1 day', upper(b.win) + interval '1 day') AS near,
-           tstzrange(lower(b.win) - interval '1 year', upper(b.win) + interval '1 year') AS far
+           -- where a candidate of fine place may be: within the base's radius, or its region
+           CASE WHEN b.area IS NULL
+                THEN ST_Expand(b.geom, greatest(b.radius, {FINE_RADIUS_M}) / 110000.0
+                                           / cos(radians(least(abs(ST_Y(b.geom)), 89))),
+                               greatest(b.radius, {FINE_RADIUS_M}) / 110000.0)
+                ELSE ST_Expand(ST_Envelope(b.area), {FINE_RADIUS_M} / 110000.0
+                                                    / cos(radians(least(abs(ST_Y(b.geom)), 89))),
+                               {FINE_RADIUS_M} / 110000.0) END AS reach
     FROM base b
 )
 SELECT b.id AS event_id, m.*
@@ -119,25 +140,25 @@ CROSS JOIN LATERAL (
                            match_radius_m(location_precision) AS radius,
                            CAST(NULL AS geometry) AS area
                     FROM events f
-                    WHERE f.geom && ST_Expand(b.geom,
-                                              greatest(b.radius, {FINE_RADIUS_M}) / 110000.0
-                                                  / cos(radians(least(abs(b.lat), 89))),
-                                              greatest(b.radius, {FINE_RADIUS_M}) / 110000.0)
-                      AND f.during && b.near
-                      AND NOT ({COARSE_EVENT})
+                    WHERE f.geom && b.reach AND f.during && b.near AND NOT ({COARSE_EVENT})
                     UNION ALL
+                    -- Coarse events, by the window each may match in (migration 0016's
+                    -- partial index): those of a fine place in the base's reach …
                     SELECT {_COLUMNS}, match_window(during, time_precision),
                            {_SPAN.format(t="k")}, {_TIMED.format(t="k")},
-                           match_radius_m(location_precision),
-                           (SELECT p.boundary FROM places p WHERE p.id = k.place_id
-                              AND k.location_precision IN {_AREA_PRECISIONS})
+                           match_radius_m(location_precision), CAST(NULL AS geometry)
                     FROM events k
-                    WHERE k.geom && ST_Expand(b.geom,
-                                              {COARSE_RADIUS_M} / 110000.0
-                                                  / cos(radians(least(abs(b.lat), 80))),
-                                              {COARSE_RADIUS_M} / 110000.0)
-                      AND k.during && b.far
-                      AND ({COARSE_EVENT})
+                    WHERE k.geom && b.reach AND match_window(k.during, k.time_precision) && b.win
+                      AND k.{COARSE_TIME_AT_FINE_PLACE.replace(" AND ", " AND k.")}
+                    UNION ALL
+                    -- … and those of a coarse place (a district, a region, a country) wider.
+                    SELECT {_COLUMNS}, match_window(during, time_precision),
+                           {_SPAN.format(t="w")}, {_TIMED.format(t="w")},
+                           match_radius_m(location_precision), {_AREA.format(t="w")}
+                    FROM events w
+                    WHERE w.geom && {_COARSE_BOX}
+                      AND match_window(w.during, w.time_precision) && b.win
+                      AND w.{COARSE_PLACE}
                 ) c
                 WHERE c.id <> b.id AND c.deleted_at IS NULL
                   AND (CAST(:same_dataset AS boolean) OR c.dataset <> b.dataset)
