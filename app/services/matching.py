@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.domain.errors import MergedAway, NotFound
+from app.domain.errors import NotFound
+from app.services import reads
 from app.store import repository
 from app.store.queries import matches as match_sql
 
@@ -15,8 +16,15 @@ BATCH_EVENTS = 100  # base events per statement: a dense dataset keeps each one 
 
 _ONE = match_sql.candidates(match_sql.ONE_EVENT)
 _BATCH = match_sql.candidates(match_sql.DATASET_BATCH)
-_STATE = text("SELECT deleted_at, merged_into, event_survivor(id) AS survivor FROM events "
-              "WHERE id = :id")  # fmt: skip
+_STATE = text(
+    "SELECT deleted_at, CASE WHEN merged_into IS NOT NULL THEN event_survivor(id) END "
+    "AS survivor FROM events WHERE id = :id"
+)
+# The next batch of base events of a dataset, in id order.
+_BASE_IDS = text(
+    "SELECT id FROM events WHERE dataset = :dataset AND deleted_at IS NULL AND id > :after "
+    "ORDER BY id LIMIT :batch"
+)
 _HAS_DATASET = text("SELECT EXISTS (SELECT FROM events WHERE dataset = :dataset)")
 REASONS = ("distance_m", "distance_limit_m", "inside_area", "time_gap_s", "time_overlap",
            "type", "same_place", "title_similarity")  # fmt: skip
@@ -52,13 +60,7 @@ def candidate(row: Any) -> dict[str, Any]:
 async def event_matches(engine: AsyncEngine, event_id: int, options: MatchOptions) -> list[Any]:
     """The ranked candidates of one live event; 404 for no such event (a merged one is
     redirected to its survivor)."""
-    state = await repository.fetch_one(engine, _STATE, {"id": event_id})
-    if state is None:
-        raise NotFound(f"No event with id {event_id}.")
-    if state.merged_into is not None:
-        raise MergedAway(event_id, int(state.survivor))
-    if state.deleted_at is not None:
-        raise NotFound(f"Event {event_id} was deleted at {state.deleted_at.isoformat()}.")
+    reads.live_event(event_id, await repository.fetch_one(engine, _STATE, {"id": event_id}))
     values = {"event_id": event_id, **options.values()}
     return list(await repository.fetch_rows(engine, _ONE, values))
 
@@ -75,27 +77,15 @@ async def dataset_matches(
 async def _batches(
     engine: AsyncEngine, dataset: str, options: MatchOptions
 ) -> AsyncIterator[list[Any]]:
+    # The batch is its base ids, not its rows: an event without a candidate gives no row.
     after = 0
     while True:
-        values = {"dataset": dataset, "after": after, "batch": BATCH_EVENTS, **options.values()}
-        rows = list(await repository.fetch_rows(engine, _BATCH, values))
-        done = await _last_base_id(engine, dataset, after)
+        values = {"dataset": dataset, "after": after, "batch": BATCH_EVENTS}
+        ids = [int(row.id) for row in await repository.fetch_rows(engine, _BASE_IDS, values)]
+        if not ids:
+            return
+        rows = list(await repository.fetch_rows(engine, _BATCH, {"ids": ids,
+                                                                 **options.values()}))  # fmt: skip
         if rows:
             yield rows
-        if done is None:
-            return
-        after = done
-
-
-_LAST_OF_BATCH = text(
-    "SELECT max(id) FROM (SELECT id FROM events WHERE dataset = :dataset "
-    "AND deleted_at IS NULL AND id > :after ORDER BY id LIMIT :batch) b"
-)
-
-
-async def _last_base_id(engine: AsyncEngine, dataset: str, after: int) -> int | None:
-    """The last base event the batch after ``after`` covered (events without a candidate
-    give no row, so the next batch starts after this, not after the last row)."""
-    values = {"dataset": dataset, "after": after, "batch": BATCH_EVENTS}
-    found = await repository.fetch_scalar(engine, _LAST_OF_BATCH, values)
-    return None if found is None else int(found)
+        after = ids[-1]

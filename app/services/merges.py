@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from app.domain.errors import Conflict, NotFound, PreconditionFailed
 from app.domain.vocab import Operation
 from app.services.keys import Principal
-from app.services.writes import NO_VERSION, Written
+from app.services.writes import NO_VERSION, Written, stale_version
 from app.store.revisions import record_revisions
 from app.store.verification import DERIVE_ONE
 
@@ -204,11 +204,8 @@ def _check_version(row: Any, expected: int | None) -> None:
             f"The version given for event {row.id} names none (it is at version {row.version}): "
             'send its ETag, such as "3".'
         )
-    if expected is not None and row.version != expected:
-        raise PreconditionFailed(
-            f"Event {row.id} is at version {row.version}, not {expected}; fetch it again and "
-            "reapply your change."
-        )
+    if (stale := stale_version(row.id, row.version, expected)) is not None:
+        raise stale
 
 
 def _named(row: Any) -> str:

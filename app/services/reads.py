@@ -100,13 +100,20 @@ async def event_feature(
     if 0 < event_id <= MAX_ID:
         stmt = _known_at(event_sql.event_lookup(event_id), as_of)
         row = await repository.fetch_one(engine, stmt)
+    row = live_event(event_id, row)
+    return str(row.feature), int(row.version)
+
+
+def live_event(event_id: int, row: Any | None) -> Any:
+    """404 for an unknown or deleted event, a redirect (MergedAway) for a merged one; ``row``
+    has the event's ``deleted_at`` and ``survivor`` (NULL unless merged)."""
     if row is None:
         raise NotFound(f"No event with id {event_id}.")
     if row.survivor is not None:
         raise MergedAway(event_id, int(row.survivor))
     if row.deleted_at is not None:
         raise NotFound(f"Event {event_id} was deleted at {row.deleted_at.isoformat()}.")
-    return str(row.feature), int(row.version)
+    return row
 
 
 async def place_page(engine: AsyncEngine, f: PlaceFilter, page: Page) -> FeaturePage:

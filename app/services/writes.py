@@ -142,6 +142,16 @@ async def _after_change(
 NO_VERSION = 0
 
 
+def stale_version(event_id: int, version: int, expected: int | None) -> PreconditionFailed | None:
+    """The 412 for a version that is not the event's own (None when it is, or none is given)."""
+    if expected is None or version == expected:
+        return None
+    return PreconditionFailed(
+        f"Event {event_id} is at version {version}, not {expected}; "
+        "fetch it again and reapply your change."
+    )
+
+
 async def _missed(
     conn: AsyncConnection, event_id: int, expected: int | None, deleted: bool
 ) -> FrontlineError:
@@ -154,11 +164,8 @@ async def _missed(
             f"If-Match names no version of event {event_id} (it is at version {row.version}; "
             'a weak, foreign or listed tag never matches): send its ETag, such as "3".'
         )
-    if expected is not None and row.version != expected:
-        return PreconditionFailed(
-            f"Event {event_id} is at version {row.version}, not {expected}; "
-            "fetch it again and reapply your change."
-        )
+    if (stale := stale_version(event_id, row.version, expected)) is not None:
+        return stale
     if row.merged_into is not None:
         return Conflict(
             f"Event {event_id} was merged into event {row.merged_into}; change that one, or "

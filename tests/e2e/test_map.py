@@ -94,6 +94,16 @@ class MapPage:
         )
         return set(ids)
 
+    def click_at(self, lon: float, lat: float) -> None:
+        """Click the map where it draws this point."""
+        x, y = self.page.evaluate(
+            "(lonLat) => { const p = window.frontline.map.project(lonLat); return [p.x, p.y]; }",
+            [lon, lat],
+        )
+        box = self.page.locator("#map").bounding_box()
+        assert box is not None
+        self.page.mouse.click(box["x"] + x, box["y"] + y)
+
     def evaluate(self, script: str) -> Any:
         return self.page.evaluate(script)
 
@@ -191,13 +201,7 @@ def test_click_opens_a_popup_with_the_sources(server: str, map_page: MapPage) ->
     place = api(server, "/places/demidovka")
     lon, lat = place["geometry"]["coordinates"]
     map_page.open(f"{server}/map#map=11/{lat}/{lon}")
-    x, y = map_page.page.evaluate(
-        "(lonLat) => { const p = window.frontline.map.project(lonLat); return [p.x, p.y]; }",
-        [lon, lat],
-    )
-    box = map_page.page.locator("#map").bounding_box()
-    assert box is not None
-    map_page.page.mouse.click(box["x"] + x, box["y"] + y)
+    map_page.click_at(lon, lat)
     map_page.page.wait_for_selector(".maplibregl-popup .event .sources li", timeout=15_000)
     popup = map_page.page.locator(".maplibregl-popup")
     text = popup.inner_text()
@@ -254,13 +258,7 @@ def _check_merged_popup(map_page: MapPage, url: str, survivor: int, gone: int) -
         map_page.open(f"{base}/map#map=11/{lat}/{lon}")
         shown = map_page.shown_ids()
         assert survivor in shown and gone not in shown  # the merged report is not drawn twice
-        x, y = map_page.page.evaluate(
-            "(lonLat) => { const p = window.frontline.map.project(lonLat); return [p.x, p.y]; }",
-            [lon, lat],
-        )
-        box = map_page.page.locator("#map").bounding_box()
-        assert box is not None
-        map_page.page.mouse.click(box["x"] + x, box["y"] + y)
+        map_page.click_at(lon, lat)
         map_page.page.wait_for_selector(".maplibregl-popup .event .sources li", timeout=15_000)
         section = f'.maplibregl-popup .event[data-event-id="{survivor}"]'
         items = map_page.page.locator(f"{section} .sources li").all_inner_texts()

@@ -31,11 +31,9 @@ FINE_RADIUS_M = 10_000  # the widest radius of a fine event (settlement precisio
 COARSE_RADIUS_M = 1_000_000  # country precision
 DEFAULT_MIN_SCORE = 0.5
 
-# The base events: one event, or a dataset's live events in id order, a batch at a time.
+# The base events: one event, or a batch of them (a dataset's, by id).
 ONE_EVENT = "e.id = :event_id AND e.deleted_at IS NULL"
-DATASET_BATCH = (
-    "e.dataset = :dataset AND e.deleted_at IS NULL AND e.id > :after ORDER BY e.id LIMIT :batch"
-)
+DATASET_BATCH = "e.id = ANY(CAST(:ids AS bigint[]))"
 _AREA_PRECISIONS = "('district', 'region', 'country')"
 _COLUMNS = (
     "id, geom, during, dataset, external_id, title, occurred_at, event_type, place_id, "

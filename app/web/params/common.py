@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 
+from app.domain.bodies import DATASET_MAX, SLUG_PATTERN
 from app.domain.cursors import decode_cursor, encode_cursor
 from app.domain.errors import InvalidParameter
 from app.domain.filters import BBox, Page, SortKey
@@ -18,6 +19,14 @@ from app.domain.vocab import CRS84, Crs84
 from app.settings import Settings
 
 MAX_RADIUS_KM = 20_000.0
+
+
+def dataset_query(description: str, example: str) -> Any:
+    """A required `dataset` query parameter, checked as a dataset name is everywhere."""
+    return Query(pattern=SLUG_PATTERN, max_length=DATASET_MAX, description=description,
+                 examples=[example])  # fmt: skip
+
+
 _allowed_by_route: dict[int, frozenset[str]] = {}
 
 

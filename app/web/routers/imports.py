@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from app.domain.bodies import DATASET_MAX, SLUG_PATTERN
 from app.domain.errors import InvalidBody, InvalidParameter, Unprocessable
 from app.ingest.dates import DateOrderError
 from app.ingest.event_rows import ImportFileError
@@ -17,7 +16,7 @@ from app.ingest.events import import_events
 from app.ingest.mappings import MappingError, load_mapping, shipped_mappings
 from app.web.auth import Writer
 from app.web.consistency import written
-from app.web.params.common import forbid_unknown_params
+from app.web.params.common import dataset_query, forbid_unknown_params
 from app.web.problems import PayloadTooLarge
 from app.web.routers.deps import AppSettings, Primary
 
@@ -80,13 +79,7 @@ async def post_import(
     settings: AppSettings,
     who: Writer,
     dataset: Annotated[
-        str,
-        Query(
-            pattern=SLUG_PATTERN,
-            max_length=DATASET_MAX,
-            description="Dataset the rows belong to; ids are unique within it.",
-            examples=["acled-ukraine"],
-        ),
+        str, dataset_query("Dataset the rows belong to; ids are unique within it.", "acled-ukraine")
     ],
     format: Annotated[
         Literal["acled", "ucdp", "geojson"] | None,

@@ -10,11 +10,10 @@ import orjson
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response, StreamingResponse
 
-from app.domain.bodies import DATASET_MAX, SLUG_PATTERN
 from app.services import matching
 from app.services.matching import MatchOptions
 from app.store.queries.matches import DEFAULT_MIN_SCORE
-from app.web.params.common import forbid_unknown_params
+from app.web.params.common import dataset_query, forbid_unknown_params
 from app.web.problems import MERGED_RESPONSE
 from app.web.routers.deps import Engine
 from app.web.routers.writes import EventId
@@ -73,15 +72,7 @@ async def event_matches(
 )  # fmt: skip
 async def dataset_matches(
     engine: Engine,
-    dataset: Annotated[
-        str,
-        Query(
-            pattern=SLUG_PATTERN,
-            max_length=DATASET_MAX,
-            description="Match every live event of this dataset.",
-            examples=["acled"],
-        ),
-    ],
+    dataset: Annotated[str, dataset_query("Match every live event of this dataset.", "acled")],
     against: Annotated[
         list[str],
         Query(
