@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.domain.vocab import EventType, LocationPrecision, Stance, TimePrecision, Verification
 from app.store.models.base import (
+    COARSE_EVENT,
     COARSE_PLACE,
     COARSE_TIME_AT_FINE_PLACE,
     DURING,
@@ -82,6 +83,15 @@ class Event(Base):
             text("match_window(during, time_precision)"),
             postgresql_using="gist",
             postgresql_where=text(COARSE_PLACE),
+        ),
+        # … and for fine ones, window first: on dense data the bbox + time index is
+        # organised by place, and a probe walked thousands of its pages (migration 0017).
+        Index(
+            "ix_events_fine_window",
+            text("match_window(during, time_precision)"),
+            "geom",
+            postgresql_using="gist",
+            postgresql_where=text(f"NOT ({COARSE_EVENT})"),
         ),
         Index(
             "ix_events_merged_into", "merged_into", postgresql_where=text("merged_into IS NOT NULL")

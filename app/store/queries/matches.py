@@ -10,13 +10,17 @@ agree, whether both name the same place, and how alike the titles are (``pg_trgm
 their windows: two timed spans (an alert from 21:21 to 22:02) must agree at both ends, and a
 day is closer to a span of days that holds it than to one two days off in the same week.
 
-Three index probes find every event that could pass the gates. A fine event (minute to day,
-exact to settlement) has a window at most a day wider than its span and a radius of at most
-10 km, so the space-time index, probed with the base's reach (its radius, or its region's
-box, widened by that much) and a day either side of its window, finds it. The coarse ones are
-in migration 0016's partial index by the window each may match in, so their probes ask for
-exactly the base's window however long theirs is: in the same reach for a coarse date at a
-fine place, in a country-wide box for a district, region or country.
+Three index probes find every event that could pass the gates, each in a partial index by
+the window each event may match in, so that every probe asks for exactly the base's window:
+fine events (minute to day, exact to settlement: a radius of at most 10 km) in the base's
+reach (its radius, or its region's box, widened by 10 km), keyed window first (migration
+0017); coarse dates at a fine place in the same reach, and districts, regions and countries
+in a country-wide box (migration 0016).
+
+Each level of the statement is computed once per row (``OFFSET 0`` keeps PostgreSQL from
+folding it into the next, which would compute the distance in the gate and again for the
+score): the distances and overlaps of every probed row, then the title similarity and the
+score only of those past both gates.
 """
 
 from sqlalchemy import TextClause, bindparam, text
@@ -26,7 +30,7 @@ from sqlalchemy.types import Boolean, Float, Integer, Text
 from app.store.models.base import COARSE_EVENT, COARSE_PLACE, COARSE_TIME_AT_FINE_PLACE
 
 # How much each agreement adds to a candidate's score (in [0, 1]).
-WEIGHTS = {"space": 0.30, "time": 0.25, "kind": 0.20, "place": 0.10, "title_score": 0.15}
+WEIGHTS = {"space": 0.30, "time": 0.25, "kind": 0.20, "place": 0.10, "title_similarity": 0.15}
 FINE_RADIUS_M = 10_000  # the widest radius of a fine event (settlement precision)
 COARSE_RADIUS_M = 1_000_000  # country precision
 DEFAULT_MIN_SCORE = 0.5
@@ -39,6 +43,12 @@ _COLUMNS = (
     "id, geom, during, dataset, external_id, title, occurred_at, event_type, place_id, "
     "deleted_at, time_precision, location_precision"
 )
+
+
+def _columns(t: str) -> str:
+    """The columns a candidate is read with, of events table alias ``t``."""
+    return ", ".join(f"{t}.{name}" for name in _COLUMNS.split(", "))
+
 
 # What a report says: its instant or span, to the minute or hour it gives; the days it names
 # (whole) for a date given to the day or coarser. Its window (the whole week, month or year
@@ -55,8 +65,6 @@ _COARSE_BOX = (
     f"ST_Expand(b.geom, {COARSE_RADIUS_M} / 110000.0 / cos(radians(least(abs(b.lat), 80))), "
     f"{COARSE_RADIUS_M} / 110000.0)"
 )
-_AREA = f"""(SELECT p.boundary FROM places p WHERE p.id = {{t}}.place_id
-                              AND {{t}}.location_precision IN {_AREA_PRECISIONS})"""  # noqa: S608
 
 _SCORE = " + ".join(f"{weight} * {part}" for part, weight in WEIGHTS.items())
 
@@ -72,7 +80,6 @@ WITH base AS MATERIALIZED (
     WHERE {{base}}
 ), probe AS (
     SELECT b.*, ST_Y(b.geom) AS lat, upper(b.win) - lower(b.win) AS win_width,
-           tstzrange(lower(b.win) - interval '1 day', upper(b.win) + interval '1 day') AS near,
            -- where a candidate of fine place may be: within the base's radius, or its region
            CASE WHEN b.area IS NULL
                 THEN ST_Expand(b.geom, greatest(b.radius, {FINE_RADIUS_M}) / 110000.0
@@ -104,7 +111,7 @@ CROSS JOIN LATERAL (
                         ELSE greatest(0, 1 - g.time_gap_s / greatest(g.slack_s, 1)) END AS time,
                    CASE g.type WHEN 'same' THEN 1 WHEN 'family' THEN 0.5 ELSE 0 END AS kind,
                    CASE WHEN g.same_place THEN 1 ELSE 0 END AS place,
-                   g.title_similarity AS title_score
+                   similarity(g.title, b.title) AS title_similarity
             FROM (
                 SELECT c.id AS candidate_id, c.dataset, c.external_id, c.title, c.occurred_at,
                        ST_Distance(CAST(b.geom AS geography), CAST(c.geom AS geography))
@@ -130,30 +137,30 @@ CROSS JOIN LATERAL (
                             WHEN event_type_family(c.event_type)
                                  = event_type_family(b.event_type) THEN 'family'
                             ELSE 'different' END AS type,
-                       c.place_id IS NOT NULL AND c.place_id = b.place_id AS same_place,
-                       similarity(c.title, b.title) AS title_similarity
+                       c.place_id IS NOT NULL AND c.place_id = b.place_id AS same_place
                 FROM (
-                    SELECT {_COLUMNS}, match_window(during, time_precision) AS win,
+                    SELECT {_columns("f")}, match_window(f.during, f.time_precision) AS win,
                            {_SPAN.format(t="f")} AS span, {_TIMED.format(t="f")} AS timed,
-                           match_radius_m(location_precision) AS radius,
+                           match_radius_m(f.location_precision) AS radius,
                            CAST(NULL AS geometry) AS area
                     FROM events f
-                    WHERE f.geom && b.reach AND f.during && b.near AND NOT ({COARSE_EVENT})
+                    WHERE f.geom && b.reach AND match_window(f.during, f.time_precision) && b.win
+                      AND NOT ({COARSE_EVENT})
                     UNION ALL
                     -- Coarse events, by the window each may match in (migration 0016's
                     -- partial index): those of a fine place in the base's reach …
-                    SELECT {_COLUMNS}, match_window(during, time_precision),
+                    SELECT {_columns("k")}, match_window(k.during, k.time_precision),
                            {_SPAN.format(t="k")}, {_TIMED.format(t="k")},
-                           match_radius_m(location_precision), CAST(NULL AS geometry)
+                           match_radius_m(k.location_precision), CAST(NULL AS geometry)
                     FROM events k
                     WHERE k.geom && b.reach AND match_window(k.during, k.time_precision) && b.win
                       AND k.{COARSE_TIME_AT_FINE_PLACE.replace(" AND ", " AND k.")}
                     UNION ALL
                     -- … and those of a coarse place (a district, a region, a country) wider.
-                    SELECT {_COLUMNS}, match_window(during, time_precision),
+                    SELECT {_columns("w")}, match_window(w.during, w.time_precision),
                            {_SPAN.format(t="w")}, {_TIMED.format(t="w")},
-                           match_radius_m(location_precision), {_AREA.format(t="w")}
-                    FROM events w
+                           match_radius_m(w.location_precision), a.boundary
+                    FROM events w LEFT JOIN places a ON a.id = w.place_id
                     WHERE w.geom && {_COARSE_BOX}
                       AND match_window(w.during, w.time_precision) && b.win
                       AND w.{COARSE_PLACE}
@@ -163,8 +170,10 @@ CROSS JOIN LATERAL (
                   AND (CAST(:against AS text[]) IS NULL
                        OR c.dataset = ANY(CAST(:against AS text[])))
                   AND c.win && b.win
+                OFFSET 0  -- each gate's inputs computed once per row (not again above)
             ) g
             WHERE coalesce(g.inside_area, g.distance_m <= g.distance_limit_m)
+            OFFSET 0  -- the title compared only past both gates, and once
         ) r
     ) scored
     WHERE scored.score >= :min_score
