@@ -1,7 +1,7 @@
 """The matcher against an oracle written apart from it: for random events of every precision,
 the candidates PostGIS returns are exactly the pairs that pass the gates as computed here
-(distance on the WGS 84 ellipsoid by pyproj, the time windows by the calendar), with the
-score the README states."""
+(distance on the WGS 84 ellipsoid by pyproj, the time windows by the calendar, a region's
+boundary by Shapely), with the score the README states."""
 
 import asyncio
 import random
@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 from pyproj import Geod
+from shapely.geometry import Point, shape
 
 from app.domain.bodies import EventCreate
 from app.domain.vocab import Scope
+from app.ingest.seed import SEEDS_DIR, load_json, parents_first, read_places, upsert_place
 from app.services import matching, writes
 from app.services.keys import Principal
 from app.services.matching import MatchOptions
@@ -31,6 +33,11 @@ PLACE_WEIGHTS = {"exact": 4, "near": 3, "settlement": 4, "district": 2, "region"
                  "country": 1}  # fmt: skip
 EVENTS = 160
 START = datetime(2025, 3, 1, tzinfo=UTC)
+# The draw straddles the Sumy/Kursk border: a district or region event may be tied to either
+# oblast (its boundary then decides), sometimes with its point far outside its radius.
+BOUNDARIES = {f["properties"]["slug"]: shape(f["geometry"])
+              for f in load_json(SEEDS_DIR / "regions.geojson")["features"]}  # fmt: skip
+OBLASTS = ["sumy-oblast", "kursk-oblast"]
 
 
 def _draw(rng: random.Random, n: int) -> dict[str, Any]:
@@ -39,8 +46,15 @@ def _draw(rng: random.Random, n: int) -> dict[str, Any]:
     at = START + timedelta(minutes=rng.randrange(0, 60 * 24 * 20))  # three weeks
     until = at + timedelta(hours=rng.choice([1, 5, 30])) if rng.random() < 0.25 else None
     lon, lat = 35.2 + rng.uniform(-0.25, 0.25), 51.2 + rng.uniform(-0.15, 0.15)  # ~35 × 33 km
+    place = None
+    if where in ("district", "region") and rng.random() < 0.6:
+        place = rng.choice(OBLASTS)
+        if rng.random() < 0.3:  # 300–400 km away: found by its place, not by its point
+            lat += rng.choice([-1, 1]) * rng.uniform(2.7, 3.6)
+    elif where in ("district", "region", "country") and rng.random() < 0.4:
+        lat += rng.choice([-1, 1]) * rng.uniform(0.2, 2.0)  # 20–220 km: near its radius
     body = {"title": "Strike", "event_type": rng.choice(TYPES), "occurred_at": at.isoformat(),
-            "time_precision": time, "location_precision": where,
+            "time_precision": time, "location_precision": where, "place": place,
             "geometry": {"type": "Point", "coordinates": [round(lon, 5), round(lat, 5)]},
             "dataset": rng.choice(["left", "right"]), "external_id": str(n)}  # fmt: skip
     if until is not None:
@@ -107,7 +121,8 @@ def _expected(a: dict[str, Any], b: dict[str, Any]) -> tuple[float, float] | Non
         return None
     _, _, metres = GEOD.inv(a["lon"], a["lat"], b["lon"], b["lat"])
     limit = max(RADIUS_M[a["location_precision"]], RADIUS_M[b["location_precision"]])
-    if metres > limit:
+    inside = _inside(a, b)
+    if not (metres <= limit if inside is None else inside):
         return None
     sa, sb = _span(a), _span(b)
     if _overlap(sa, sb):
@@ -125,8 +140,20 @@ def _expected(a: dict[str, Any], b: dict[str, Any]) -> tuple[float, float] | Non
     same = a["event_type"] == b["event_type"]
     family = FAMILY.get(a["event_type"], "a") == FAMILY.get(b["event_type"], "b")
     kind = 1.0 if same else 0.5 if family else 0.0
-    score = 0.30 * (1 - metres / limit) + 0.25 * time + 0.20 * kind + 0.15 * 1.0
+    space = max(0.0, 1 - metres / limit)
+    place = 1.0 if a["place"] is not None and a["place"] == b["place"] else 0.0
+    score = 0.30 * space + 0.25 * time + 0.20 * kind + 0.10 * place + 0.15 * 1.0
     return score, metres
+
+
+def _inside(a: dict[str, Any], b: dict[str, Any]) -> bool | None:
+    """Whether the wider of the two holds the other's point, when the wider has a boundary."""
+    ra, rb = RADIUS_M[a["location_precision"]], RADIUS_M[b["location_precision"]]
+    if ra >= rb and a["place"] is not None:
+        return bool(BOUNDARIES[a["place"]].covers(Point(b["lon"], b["lat"])))
+    if rb >= ra and b["place"] is not None:
+        return bool(BOUNDARIES[b["place"]].covers(Point(a["lon"], a["lat"])))
+    return None
 
 
 def _near_limit(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -143,6 +170,9 @@ def test_candidates_are_exactly_the_pairs_the_gates_let_through(fresh_url: str) 
     async def run() -> tuple[list[dict[str, Any]], dict[int, list[Any]]]:
         engine = make_engine(fresh_url, settings_for(fresh_url))
         try:
+            async with engine.begin() as conn:  # the gazetteer's places, not its events
+                for place in parents_first(read_places(SEEDS_DIR)):
+                    await upsert_place(conn, place)
             events = []
             for body in bodies:
                 done = await writes.create_event(engine, EventCreate.model_validate(body), who)
@@ -159,10 +189,11 @@ def test_candidates_are_exactly_the_pairs_the_gates_let_through(fresh_url: str) 
             await engine.dispose()
 
     events, found = asyncio.run(run())
-    pairs = 0
+    pairs = by_place = 0
     for a in events:
         expected = {b["id"]: hit for b in events if b is not a and (hit := _expected(a, b))}
         got = {row.candidate_id: row for row in found[a["id"]]}
+        assert len(got) == len(found[a["id"]]), a  # each candidate once (one probe finds it)
         # A pair within a metre of its distance limit may fall either way (two libraries).
         borderline = {b["id"] for b in events if b is not a and _near_limit(a, b)}
         assert set(got) - borderline == set(expected) - borderline, a
@@ -173,4 +204,6 @@ def test_candidates_are_exactly_the_pairs_the_gates_let_through(fresh_url: str) 
                 b = next(e for e in events if e["id"] == candidate_id)
                 assert row.score == pytest.approx(score, abs=0.002), (a["id"], b["id"])
         pairs += len(expected)
+        by_place += sum(1 for _, metres in expected.values() if metres > 250_000)
     assert pairs > 200  # the draw makes enough pairs to mean something
+    assert by_place > 5  # and some that only a region's boundary lets through

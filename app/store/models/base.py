@@ -76,6 +76,7 @@ COARSE_TIME_AT_FINE_PLACE = (
     "time_precision IN ('week', 'month', 'year') "
     "AND location_precision IN ('exact', 'near', 'settlement')"
 )
+AREA_PRECISIONS = ("district", "region", "country")  # a place with a boundary, maybe
 COARSE_PLACE = "location_precision IN ('district', 'region', 'country')"
 DURING = (
     "CASE WHEN occurred_until IS NULL OR occurred_until = occurred_at "

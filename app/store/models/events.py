@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.domain.vocab import EventType, LocationPrecision, Stance, TimePrecision, Verification
 from app.store.models.base import (
+    AREA_PRECISIONS,
     COARSE_EVENT,
     COARSE_PLACE,
     COARSE_TIME_AT_FINE_PLACE,
@@ -77,12 +78,24 @@ class Event(Base):
             postgresql_using="gist",
             postgresql_where=text(COARSE_TIME_AT_FINE_PLACE),
         ),
+        # … a district, region or country by its place (whose boundary may hold the base),
+        # or by its point, each precision apart (0018).
         Index(
-            "ix_events_coarse_place",
-            "geom",
+            "ix_events_area_place_window",
+            "place_id",
             text("match_window(during, time_precision)"),
             postgresql_using="gist",
             postgresql_where=text(COARSE_PLACE),
+        ),
+        *(
+            Index(
+                f"ix_events_{precision}_window",
+                "geom",
+                text("match_window(during, time_precision)"),
+                postgresql_using="gist",
+                postgresql_where=text(f"location_precision = '{precision}'"),
+            )
+            for precision in AREA_PRECISIONS
         ),
         # … and for fine ones, window first: on dense data the bbox + time index is
         # organised by place, and a probe walked thousands of its pages (migration 0017).

@@ -10,12 +10,15 @@ agree, whether both name the same place, and how alike the titles are (``pg_trgm
 their windows: two timed spans (an alert from 21:21 to 22:02) must agree at both ends, and a
 day is closer to a span of days that holds it than to one two days off in the same week.
 
-Three index probes find every event that could pass the gates, each in a partial index by
-the window each event may match in, so that every probe asks for exactly the base's window:
+Index probes find every event that could pass the gates, each in a partial index by the
+window each event may match in, so that every probe asks for exactly the base's window:
 fine events (minute to day, exact to settlement: a radius of at most 10 km) in the base's
 reach (its radius, or its region's box, widened by 10 km), keyed window first (migration
-0017); coarse dates at a fine place in the same reach, and districts, regions and countries
-in a country-wide box (migration 0016).
+0017); coarse dates at a fine place in the same reach (0016); districts, regions and
+countries whose place's boundary holds the base, by that place, and the others by point
+within the wider of their precision's radius and the base's (0018: one index each). The
+probes are disjoint (the by-point ones leave out the places probed by place), so no
+candidate comes twice.
 
 Each level of the statement is computed once per row (``OFFSET 0`` keeps PostgreSQL from
 folding it into the next, which would compute the distance in the gate and again for the
@@ -27,7 +30,12 @@ from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import Boolean, Float, Integer, Text
 
-from app.store.models.base import COARSE_EVENT, COARSE_PLACE, COARSE_TIME_AT_FINE_PLACE
+from app.store.models.base import (
+    AREA_PRECISIONS,
+    COARSE_EVENT,
+    COARSE_PLACE,
+    COARSE_TIME_AT_FINE_PLACE,
+)
 
 # How much each agreement adds to a candidate's score (in [0, 1]).
 WEIGHTS = {"space": 0.30, "time": 0.25, "kind": 0.20, "place": 0.10, "title_similarity": 0.15}
@@ -60,11 +68,33 @@ _SPAN = (
 # A timed span (to the minute or hour, with an end after its start): two of them report one
 # happening when both ends agree, not merely when they overlap.
 _TIMED = "({t}.time_precision IN ('minute', 'hour') AND upper({t}.during) > lower({t}.during))"
-# Where a coarse candidate of base b may be: the widest radius around it.
-_COARSE_BOX = (
-    f"ST_Expand(b.geom, {COARSE_RADIUS_M} / 110000.0 / cos(radians(least(abs(b.lat), 80))), "
-    f"{COARSE_RADIUS_M} / 110000.0)"
+# The radius of each coarse place's precision (match_radius_m).
+AREA_RADII_M = dict(zip(AREA_PRECISIONS, (40_000, 250_000, 1_000_000), strict=True))
+# Where a candidate of a coarse place may be when its own place's boundary does not hold the
+# base (those are probed by place): within the wider of the two radii, or the base's region.
+_AREA_BOX = (
+    "CASE WHEN b.area IS NOT NULL AND b.radius >= {r} THEN b.reach "
+    "ELSE ST_Expand(b.geom, greatest(b.radius, {r}) / 110000.0 / cos(radians(least(abs(b.lat), "
+    "89))), greatest(b.radius, {r}) / 110000.0) END"
 )
+
+
+_UNION = "\n                    UNION ALL"
+
+
+def _area_arm(precision: str) -> str:
+    """The probe for candidates of one coarse place precision whose place does not hold the
+    base: by point, in that precision's own partial index."""
+    return f"""
+                    SELECT {_columns("w")}, match_window(w.during, w.time_precision),
+                           {_SPAN.format(t="w")}, {_TIMED.format(t="w")},
+                           match_radius_m(w.location_precision), a.boundary
+                    FROM events w LEFT JOIN places a ON a.id = w.place_id
+                    WHERE w.geom && {_AREA_BOX.format(r=AREA_RADII_M[precision])}
+                      AND match_window(w.during, w.time_precision) && b.win
+                      AND w.location_precision = '{precision}'
+                      AND (w.place_id IS NULL OR w.place_id <> ALL(b.covering))"""  # noqa: S608
+
 
 _SCORE = " + ".join(f"{weight} * {part}" for part, weight in WEIGHTS.items())
 
@@ -78,8 +108,10 @@ WITH base AS MATERIALIZED (
            CASE WHEN e.location_precision IN {_AREA_PRECISIONS} THEN p.boundary END AS area
     FROM events e LEFT JOIN places p ON p.id = e.place_id
     WHERE {{base}}
-), probe AS (
+), probe AS MATERIALIZED (
     SELECT b.*, ST_Y(b.geom) AS lat, upper(b.win) - lower(b.win) AS win_width,
+           -- the places whose boundary holds the base: their events are probed by place
+           ARRAY(SELECT p.id FROM places p WHERE ST_Covers(p.boundary, b.geom)) AS covering,
            -- where a candidate of fine place may be: within the base's radius, or its region
            CASE WHEN b.area IS NULL
                 THEN ST_Expand(b.geom, greatest(b.radius, {FINE_RADIUS_M}) / 110000.0
@@ -156,14 +188,17 @@ CROSS JOIN LATERAL (
                     WHERE k.geom && b.reach AND match_window(k.during, k.time_precision) && b.win
                       AND k.{COARSE_TIME_AT_FINE_PLACE.replace(" AND ", " AND k.")}
                     UNION ALL
-                    -- … and those of a coarse place (a district, a region, a country) wider.
-                    SELECT {_columns("w")}, match_window(w.during, w.time_precision),
-                           {_SPAN.format(t="w")}, {_TIMED.format(t="w")},
-                           match_radius_m(w.location_precision), a.boundary
-                    FROM events w LEFT JOIN places a ON a.id = w.place_id
-                    WHERE w.geom && {_COARSE_BOX}
-                      AND match_window(w.during, w.time_precision) && b.win
-                      AND w.{COARSE_PLACE}
+                    -- … those of a place whose boundary holds the base, by place …
+                    SELECT {_columns("v")}, match_window(v.during, v.time_precision),
+                           {_SPAN.format(t="v")}, {_TIMED.format(t="v")},
+                           match_radius_m(v.location_precision), a.boundary
+                    FROM unnest(b.covering) AS held(place_id)
+                    JOIN places a ON a.id = held.place_id
+                    JOIN events v ON v.place_id = held.place_id
+                    WHERE match_window(v.during, v.time_precision) && b.win
+                      AND v.{COARSE_PLACE}
+                    -- … and the other districts, regions and countries, by point.
+                    UNION ALL{_UNION.join(_area_arm(p) for p in AREA_RADII_M)}
                 ) c
                 WHERE c.id <> b.id AND c.deleted_at IS NULL
                   AND (CAST(:same_dataset AS boolean) OR c.dataset <> b.dataset)
