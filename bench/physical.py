@@ -38,14 +38,21 @@ from bench.workload import frontline_path
 CASES = ("small", "medium")
 Change = Callable[[asyncpg.Connection], Coroutine[Any, Any, None]]
 
+# The table and its partitions, if any (a partitioned table and its indexes store nothing
+# themselves: their partitions do).
 _SIZES = """
-SELECT sum(pg_relation_size(relid)) AS table_bytes,
-       sum(pg_indexes_size(relid)) AS index_bytes,
-       count(*) FILTER (WHERE isleaf) AS tables
-FROM pg_partition_tree('events')
+WITH parts AS (
+    SELECT 'events'::regclass AS relid
+    UNION ALL SELECT inhrelid FROM pg_inherits WHERE inhparent = 'events'::regclass
+)
+SELECT sum(pg_relation_size(relid))::bigint AS table_bytes,
+       sum(pg_indexes_size(relid))::bigint AS index_bytes, count(*) AS tables
+FROM parts
 """
 _INDEX_SIZES = """
-SELECT i.indexrelid::regclass::text AS name, pg_relation_size(i.indexrelid) AS bytes
+SELECT i.indexrelid::regclass::text AS name,
+       (pg_relation_size(i.indexrelid) + coalesce((SELECT sum(pg_relation_size(h.inhrelid))
+        FROM pg_inherits h WHERE h.inhparent = i.indexrelid), 0))::bigint AS bytes
 FROM pg_index i WHERE i.indrelid = 'events'::regclass ORDER BY 1
 """
 
