@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DISTRIBUTION ?= fronts
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run demo test lint fmt db-start db-stop postgis test-tools web bench bench-compare bench-scale bench-gazetteer bench-imports bench-tiles soak clean
+.PHONY: run demo test lint fmt db-start db-stop postgis test-tools web bench bench-compare bench-scale bench-physical bench-gazetteer bench-imports bench-tiles soak clean
 
 run: $(STAMP) postgis web  ## set up everything and serve on http://127.0.0.1:8000
 	$(BIN)/frontline serve
@@ -58,6 +58,9 @@ bench-imports: $(STAMP) postgis  ## bulk import rows/s and memory on 1 000 000 r
 
 bench-scale: $(STAMP) postgis  ## small and medium at 1M and 10M events, whole-table exports
 	$(BIN)/python -m bench.scale --sizes 1000000,10000000
+
+bench-physical: $(STAMP) postgis  ## small and medium on copies of the 1M table: clustered, BRIN, partitioned
+	$(BIN)/python -m bench.physical --events 1000000
 
 bench-tiles: $(STAMP) postgis  ## vector tile latency at zooms 4-12 on 1 000 000 events
 	$(BIN)/python -m bench.tiles --events 1000000 --tiles-per-zoom 40 --import-rows 100000
