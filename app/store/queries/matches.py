@@ -40,13 +40,12 @@ from app.store.models.base import (
 # How much each agreement adds to a candidate's score (in [0, 1]).
 WEIGHTS = {"space": 0.30, "time": 0.25, "kind": 0.20, "place": 0.10, "title_similarity": 0.15}
 FINE_RADIUS_M = 10_000  # the widest radius of a fine event (settlement precision)
-COARSE_RADIUS_M = 1_000_000  # country precision
 DEFAULT_MIN_SCORE = 0.5
 
 # The base events: one event, or a batch of them (a dataset's, by id).
 ONE_EVENT = "e.id = :event_id AND e.deleted_at IS NULL"
 DATASET_BATCH = "e.id = ANY(CAST(:ids AS bigint[]))"
-_AREA_PRECISIONS = "('district', 'region', 'country')"
+_AREA_PRECISIONS = "(" + ", ".join(f"'{p}'" for p in AREA_PRECISIONS) + ")"
 _COLUMNS = (
     "id, geom, during, dataset, external_id, title, occurred_at, event_type, place_id, "
     "deleted_at, time_precision, location_precision"
@@ -77,8 +76,6 @@ _AREA_BOX = (
     "ELSE ST_Expand(b.geom, greatest(b.radius, {r}) / 110000.0 / cos(radians(least(abs(b.lat), "
     "89))), greatest(b.radius, {r}) / 110000.0) END"
 )
-
-
 _UNION = "\n                    UNION ALL"
 
 
