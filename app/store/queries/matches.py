@@ -69,25 +69,35 @@ _SPAN = (
 _TIMED = "({t}.time_precision IN ('minute', 'hour') AND upper({t}.during) > lower({t}.during))"
 # The radius of each coarse place's precision (match_radius_m).
 AREA_RADII_M = dict(zip(AREA_PRECISIONS, (40_000, 250_000, 1_000_000), strict=True))
-# Where a candidate of a coarse place may be when its own place's boundary does not hold the
-# base (those are probed by place): within the wider of the two radii, or the base's region.
-_AREA_BOX = (
-    "CASE WHEN b.area IS NOT NULL AND b.radius >= {r} THEN b.reach "
-    "ELSE ST_Expand(b.geom, greatest(b.radius, {r}) / 110000.0 / cos(radians(least(abs(b.lat), "
-    "89))), greatest(b.radius, {r}) / 110000.0) END"
-)
 _UNION = "\n                    UNION ALL"
+
+
+def _widened(box: str, metres: str) -> str:
+    """``box`` widened by ``metres`` on every side, in degrees at base b's latitude (110 km a
+    degree: a little more than the earth gives, so nothing within reach is left out)."""
+    return (f"ST_Expand({box}, {metres} / 110000.0 / cos(radians(least(abs(ST_Y(b.geom)), "
+            f"89))), {metres} / 110000.0)")  # fmt: skip
+
+
+def _read(t: str, area: str) -> str:
+    """What every probe reads of a candidate (events alias ``t``): its columns, window, span,
+    radius and ``area`` (its region's boundary, for a coarse place)."""
+    return (f"{_columns(t)}, match_window({t}.during, {t}.time_precision) AS win, "
+            f"{_SPAN.format(t=t)} AS span, {_TIMED.format(t=t)} AS timed, "
+            f"match_radius_m({t}.location_precision) AS radius, {area} AS area")  # fmt: skip
 
 
 def _area_arm(precision: str) -> str:
     """The probe for candidates of one coarse place precision whose place does not hold the
     base: by point, in that precision's own partial index."""
+    # Within the wider of the two radii, or in the base's region when the base is the wider.
+    r = AREA_RADII_M[precision]
+    box = (f"CASE WHEN b.area IS NOT NULL AND b.radius >= {r} THEN b.reach "
+           f"ELSE {_widened('b.geom', f'greatest(b.radius, {r})')} END")  # fmt: skip
     return f"""
-                    SELECT {_columns("w")}, match_window(w.during, w.time_precision),
-                           {_SPAN.format(t="w")}, {_TIMED.format(t="w")},
-                           match_radius_m(w.location_precision), a.boundary
+                    SELECT {_read("w", "a.boundary")}
                     FROM events w LEFT JOIN places a ON a.id = w.place_id
-                    WHERE w.geom && {_AREA_BOX.format(r=AREA_RADII_M[precision])}
+                    WHERE w.geom && {box}
                       AND match_window(w.during, w.time_precision) && b.win
                       AND w.location_precision = '{precision}'
                       AND (w.place_id IS NULL OR w.place_id <> ALL(b.covering))"""  # noqa: S608
@@ -106,17 +116,13 @@ WITH base AS MATERIALIZED (
     FROM events e LEFT JOIN places p ON p.id = e.place_id
     WHERE {{base}}
 ), probe AS MATERIALIZED (
-    SELECT b.*, ST_Y(b.geom) AS lat, upper(b.win) - lower(b.win) AS win_width,
+    SELECT b.*, upper(b.win) - lower(b.win) AS win_width,
            -- the places whose boundary holds the base: their events are probed by place
            ARRAY(SELECT p.id FROM places p WHERE ST_Covers(p.boundary, b.geom)) AS covering,
            -- where a candidate of fine place may be: within the base's radius, or its region
            CASE WHEN b.area IS NULL
-                THEN ST_Expand(b.geom, greatest(b.radius, {FINE_RADIUS_M}) / 110000.0
-                                           / cos(radians(least(abs(ST_Y(b.geom)), 89))),
-                               greatest(b.radius, {FINE_RADIUS_M}) / 110000.0)
-                ELSE ST_Expand(ST_Envelope(b.area), {FINE_RADIUS_M} / 110000.0
-                                                    / cos(radians(least(abs(ST_Y(b.geom)), 89))),
-                               {FINE_RADIUS_M} / 110000.0) END AS reach
+                THEN {_widened("b.geom", f"greatest(b.radius, {FINE_RADIUS_M})")}
+                ELSE {_widened("ST_Envelope(b.area)", str(FINE_RADIUS_M))} END AS reach
     FROM base b
 )
 SELECT b.id AS event_id, m.*
@@ -168,27 +174,20 @@ CROSS JOIN LATERAL (
                             ELSE 'different' END AS type,
                        c.place_id IS NOT NULL AND c.place_id = b.place_id AS same_place
                 FROM (
-                    SELECT {_columns("f")}, match_window(f.during, f.time_precision) AS win,
-                           {_SPAN.format(t="f")} AS span, {_TIMED.format(t="f")} AS timed,
-                           match_radius_m(f.location_precision) AS radius,
-                           CAST(NULL AS geometry) AS area
+                    SELECT {_read("f", "CAST(NULL AS geometry)")}
                     FROM events f
                     WHERE f.geom && b.reach AND match_window(f.during, f.time_precision) && b.win
                       AND NOT ({COARSE_EVENT})
                     UNION ALL
                     -- Coarse events, by the window each may match in (migration 0016's
                     -- partial index): those of a fine place in the base's reach …
-                    SELECT {_columns("k")}, match_window(k.during, k.time_precision),
-                           {_SPAN.format(t="k")}, {_TIMED.format(t="k")},
-                           match_radius_m(k.location_precision), CAST(NULL AS geometry)
+                    SELECT {_read("k", "CAST(NULL AS geometry)")}
                     FROM events k
                     WHERE k.geom && b.reach AND match_window(k.during, k.time_precision) && b.win
                       AND k.{COARSE_TIME_AT_FINE_PLACE.replace(" AND ", " AND k.")}
                     UNION ALL
                     -- … those of a place whose boundary holds the base, by place …
-                    SELECT {_columns("v")}, match_window(v.during, v.time_precision),
-                           {_SPAN.format(t="v")}, {_TIMED.format(t="v")},
-                           match_radius_m(v.location_precision), a.boundary
+                    SELECT {_read("v", "a.boundary")}
                     FROM unnest(b.covering) AS held(place_id)
                     JOIN places a ON a.id = held.place_id
                     JOIN events v ON v.place_id = held.place_id
