@@ -267,3 +267,18 @@ def busy_before(seconds: float = 2.0) -> float:
     time.sleep(seconds)
     total1, idle1 = _cpu_times()
     return round(1 - (idle1 - idle0) / max(1, total1 - total0), 2)
+
+
+def case_under_load(
+    base: str, dsn: str, pid: int, paths: Sequence[str], mean_kib: float,
+    args: argparse.Namespace, long_answers: bool = False,
+) -> dict[str, Any]:  # fmt: skip
+    """One case against a served app whose ids were checked: once the database is quiet, the
+    load (`load`), answers per second, the server's peak RSS and how busy the machine was."""
+    waited = settle(dsn, pid)
+    busy = busy_before()
+    with PeakRss(pid) as rss:
+        result = load(base, paths, args.duration, args.connections, long_answers)
+    return {**result, "answers_per_s": answers_per_s(result, mean_kib * 1024),
+            "peak_rss_mib": rss.peak_mib, "cpu_busy_before": busy,
+            "settled_s": waited}  # fmt: skip

@@ -31,7 +31,10 @@ import asyncpg
 from app.store import devdb
 from bench import generate, workload
 from bench.common import BENCH_DIR, BENCH_PORT, machine, revision, served, write_results
-from bench.measure import add_load_arguments, answers_per_s, busy_before, load, settle
+from bench.measure import (
+    add_load_arguments,
+    case_under_load,
+)
 from bench.run import check
 from bench.workload import frontline_path
 
@@ -167,13 +170,9 @@ def run_design(
         with served(url, args.workers) as (base, process):
             out["checks"] = asyncio.run(check(base, url, cases, args.sample))
             for case, queries in cases.items():
-                settle(generate.dsn(url), process.pid)
-                busy = busy_before()
-                result = load(base, [frontline_path(q) for q in queries], args.duration,
-                              args.connections, False)  # fmt: skip
-                mean_bytes = out["checks"][case]["mean_kib"] * 1024
-                out[case] = {**result, "answers_per_s": answers_per_s(result, mean_bytes),
-                             "cpu_busy_before": busy}  # fmt: skip
+                paths = [frontline_path(q) for q in queries]
+                out[case] = case_under_load(base, generate.dsn(url), process.pid, paths,
+                                            out["checks"][case]["mean_kib"], args)  # fmt: skip
                 print(name, case, out[case], flush=True)
         return out
     finally:

@@ -18,14 +18,10 @@ import asyncpg
 from bench import generate, workload
 from bench.common import machine, revision, served, write_results
 from bench.measure import (
-    PeakRss,
     add_load_arguments,
-    answers_per_s,
-    busy_before,
+    case_under_load,
     fetch,
     ids,
-    load,
-    settle,
 )
 from bench.workload import CASES, Query, frontline_path, long
 
@@ -126,15 +122,9 @@ def measure(
         checks = asyncio.run(check(base, url, cases, args.sample))
         for case, queries in cases.items():
             paths = [frontline_path(q) for q in queries]
-            waited = settle(generate.dsn(url), process.pid)
-            busy = busy_before()
-            with PeakRss(process.pid) as rss:
-                result = load(base, paths, args.duration, args.connections, long(queries[0]))
-            mean_bytes = checks[case]["mean_kib"] * 1024
-            results[case] = {**result, "answers_per_s": answers_per_s(result, mean_bytes),
-                             "peak_rss_mib": rss.peak_mib, "cpu_busy_before": busy,
-                             "settled_s": waited, "urls": len(paths),
-                             "example": paths[0]}  # fmt: skip
+            result = case_under_load(base, generate.dsn(url), process.pid, paths,
+                                     checks[case]["mean_kib"], args, long(queries[0]))  # fmt: skip
+            results[case] = {**result, "urls": len(paths), "example": paths[0]}
             print(case, results[case])
     return checks, results
 

@@ -19,7 +19,12 @@ from typing import Any
 
 from bench import generate, workload
 from bench.common import machine, revision, served, write_results
-from bench.measure import PeakRss, add_load_arguments, answers_per_s, busy_before, load, settle
+from bench.measure import (
+    PeakRss,
+    add_load_arguments,
+    case_under_load,
+    settle,
+)
 from bench.run import check
 from bench.workload import frontline_path
 
@@ -50,14 +55,9 @@ def run_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
     with served(url, args.workers) as (base, process):
         out["checks"] = asyncio.run(check(base, url, cases, args.sample))
         for case, queries in cases.items():
-            settle(generate.dsn(url), process.pid)
-            busy = busy_before()
             paths = [frontline_path(q) for q in queries]
-            with PeakRss(process.pid) as rss:
-                result = load(base, paths, args.duration, args.connections, False)
-            mean_bytes = out["checks"][case]["mean_kib"] * 1024
-            out[case] = {**result, "answers_per_s": answers_per_s(result, mean_bytes),
-                         "peak_rss_mib": rss.peak_mib, "cpu_busy_before": busy}  # fmt: skip
+            out[case] = case_under_load(base, generate.dsn(url), process.pid, paths,
+                                        out["checks"][case]["mean_kib"], args)  # fmt: skip
             print(n, case, out[case])
         settle(generate.dsn(url), process.pid)
         with PeakRss(process.pid) as idle:
