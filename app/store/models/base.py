@@ -77,7 +77,7 @@ COARSE_TIME_AT_FINE_PLACE = (
     "AND location_precision IN ('exact', 'near', 'settlement')"
 )
 AREA_PRECISIONS = ("district", "region", "country")  # a place with a boundary, maybe
-COARSE_PLACE = "location_precision IN ('district', 'region', 'country')"
+COARSE_PLACE = "location_precision IN (" + ", ".join(f"'{p}'" for p in AREA_PRECISIONS) + ")"
 DURING = (
     "CASE WHEN occurred_until IS NULL OR occurred_until = occurred_at "
     "THEN tstzrange(occurred_at, occurred_at, '[]') "

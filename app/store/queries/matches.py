@@ -45,7 +45,6 @@ DEFAULT_MIN_SCORE = 0.5
 # The base events: one event, or a batch of them (a dataset's, by id).
 ONE_EVENT = "e.id = :event_id AND e.deleted_at IS NULL"
 DATASET_BATCH = "e.id = ANY(CAST(:ids AS bigint[]))"
-_AREA_PRECISIONS = "(" + ", ".join(f"'{p}'" for p in AREA_PRECISIONS) + ")"
 _COLUMNS = (
     "id, geom, during, dataset, external_id, title, occurred_at, event_type, place_id, "
     "deleted_at, time_precision, location_precision"
@@ -112,7 +111,7 @@ WITH base AS MATERIALIZED (
            match_window(e.during, e.time_precision) AS win, {_SPAN.format(t="e")} AS span,
            {_TIMED.format(t="e")} AS timed,
            match_radius_m(e.location_precision) AS radius,
-           CASE WHEN e.location_precision IN {_AREA_PRECISIONS} THEN p.boundary END AS area
+           CASE WHEN e.{COARSE_PLACE} THEN p.boundary END AS area
     FROM events e LEFT JOIN places p ON p.id = e.place_id
     WHERE {{base}}
 ), probe AS MATERIALIZED (
