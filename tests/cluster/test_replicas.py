@@ -227,15 +227,32 @@ def test_a_url_that_is_no_standby_is_refused_reads_and_logged(
     assert any("which is not a standby" in r.getMessage() for r in caplog.records)
 
 
+def past_every_change(client: TestClient, pair: Pair) -> int:
+    """A change-feed token, polled on the replica, above every change made so far. Until the
+    standby has replayed a change's commit (the suite's primary commits asynchronously, so
+    even waiting for its current WAL position does not ensure that) a poll's bound stays at
+    or below it; the change then rightly comes in a later poll, and in the race below it
+    would pass for the fast edit (the earlier test's write: `during == [21]` in CI)."""
+
+    async def newest() -> int:
+        conn = await asyncpg.connect(asyncpg_url(pair.url).replace("+asyncpg", ""))
+        try:
+            return int(await conn.fetchval("SELECT max(change_xid)::text FROM events"))
+        finally:
+            await conn.close()
+
+    made = asyncio.run(newest())
+    deadline = time.monotonic() + 20
+    while (token := poll(client, 0)[1]) <= made:
+        assert time.monotonic() < deadline, f"the replica's feed stayed at {token} <= {made}"
+        time.sleep(0.05)
+    return token
+
+
 def test_the_change_feed_on_a_replica_never_skips_a_long_transaction(pair: Pair) -> None:
     with replica_client(pair, max_replica_lag_s=300) as client:
-        # The first poll starts from everything already committed: a write of an earlier test
-        # not yet replayed would (rightly) come in the next poll and pass for the fast edit.
-        wait_until(
-            client, caught_up(devdb.run_sql(pair.primary, "SELECT pg_current_wal_lsn()").strip())
-        )
         slow_id, fast_id = sorted(f["id"] for f in client.get("/events?limit=2").json()["features"])
-        _, token = poll(client, 0)
+        token = past_every_change(client, pair)
         writer = {"Authorization": f"Bearer {pair.keys['writer']}",
                   "Content-Type": "application/merge-patch+json"}  # fmt: skip
 
